@@ -1,0 +1,137 @@
+// One PostgreSQL connection driven by a libuv loop: nonblocking connect (PQconnectPoll), then
+// libpq pipeline mode with one Sync per query. Owned by a Pool or a Listener through the
+// ConnectionOwner interface.
+//
+// Lifetime: create with `new`, call connect(), and later close(); the object reports
+// connection_closed() once every libuv handle it owns has been closed, and only then may the
+// owner delete it. All methods must be called on the loop thread.
+#pragma once
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pool/conninfo.h"
+#include "pool/pipeline.h"
+#include "pool/query.h"
+
+namespace duroxide::pg {
+
+class Connection;
+
+struct StatementDef {
+  std::string name;
+  std::string sql;
+};
+
+class ConnectionOwner {
+ public:
+  // The connection is established and accepts queries.
+  virtual void connection_ready(Connection& c) = 0;
+  // A query completed, so the connection has room for another.
+  virtual void connection_has_room(Connection& c) = 0;
+  // Connect failed or the established connection broke. Every query it held has already been
+  // completed with a retryable error. The owner must call close() (now or later).
+  virtual void connection_failed(Connection& c, const ProviderError& why) = 0;
+  // Every handle is closed; the owner may delete the object now.
+  virtual void connection_closed(Connection& c) = 0;
+  virtual void connection_notification(Connection&, std::string_view /*channel*/,
+                                       std::string_view /*payload*/) {}
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
+class Connection {
+ public:
+  enum class State : uint8_t { kIdle, kConnecting, kReady, kFailed, kClosing, kClosed };
+
+  struct Options {
+    std::chrono::milliseconds connect_timeout{10000};
+    bool token_auth = false;  // password is a rotating token: auth failures are retryable
+  };
+
+  Connection(uv_loop_t* loop, ConnectionOwner& owner, const std::vector<StatementDef>* statements,
+             Options options);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Starts connecting. Completion is reported through connection_ready / connection_failed,
+  // never from inside this call. `info` is copied into libpq before it returns.
+  void connect(const ConnInfo& info);
+
+  // Sends one query (ready state only). The callback runs exactly once: with the result, with the
+  // server's error, with a retryable error if the connection breaks, or at close().
+  void submit(QueryRequest&& q);
+
+  // Completes queued queries with `why` (retryable), closes the socket and every handle.
+  void close(const ProviderError& why);
+
+  State state() const { return state_; }
+  size_t in_flight() const { return pending_.size(); }
+  PGconn* raw() const { return conn_; }
+  // Opaque user tag for the owner (e.g. the pool's slot index).
+  uint64_t tag = 0;
+
+ private:
+  struct Pending {
+    uint64_t id;
+    QueryRequest request;
+    QueryResult kept;
+    bool has_error = false;
+    bool resent = false;
+    uint8_t commands = 1;       // 2 when a Prepare was sent ahead of the query
+    int8_t failed_command = -1;
+  };
+
+  void watch(int events);
+  void on_poll(int status, int events);
+  void continue_connect();
+  void on_connected();
+  void fail(const ProviderError& why);
+  void flush();
+  void read_input();
+  void drain_results();
+  void drain_notifications();
+  void complete_front();
+  bool send(Pending& p);
+  void fail_pending(const ProviderError& why);
+  void maybe_closed();
+
+  static void poll_cb(uv_poll_t* h, int status, int events);
+  static void timer_cb(uv_timer_t* h);
+  static void poll_close_cb(uv_handle_t* h);
+  static void timer_close_cb(uv_handle_t* h);
+
+  uv_loop_t* loop_;
+  ConnectionOwner& owner_;
+  const std::vector<StatementDef>* statements_;
+  Options options_;
+  State state_ = State::kIdle;
+  PGconn* conn_ = nullptr;
+  uv_poll_t* poll_ = nullptr;  // heap-allocated: replaced when libpq switches sockets
+  int poll_fd_ = -1;
+  int poll_events_ = 0;
+  uv_timer_t timer_;
+  bool timer_open_ = false;
+  int open_handles_ = 0;
+  bool want_write_ = false;
+  PostgresPollingStatusType connect_status_ = PGRES_POLLING_WRITING;
+  std::string describe_;  // "host:port/db as user" for messages
+  ConnInfo secrets_;      // only for scrubbing messages
+  PipelineBook book_;
+  std::deque<Pending> pending_;
+  std::vector<bool> prepared_;
+  std::vector<const char*> scratch_;
+  uint64_t next_id_ = 1;
+  bool deferred_failure_ = false;
+  ProviderError deferred_error_;
+};
+
+}  // namespace duroxide::pg

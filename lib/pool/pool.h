@@ -1,0 +1,174 @@
+// A pool of pipelined PostgreSQL connections on one libuv loop.
+//
+// Queries are spread over up to `max_size` connections; each connection carries up to
+// `pipeline_depth` queries at once (libpq pipeline mode, one Sync per query, so queries never
+// affect each other). Connections are opened lazily when every open one is busy. When no
+// connection has room, queries wait in a FIFO queue for at most `acquire_timeout`.
+//
+// Threading: every method must be called on the loop thread, and every callback runs there.
+// Callbacks never run inside the call that submitted them. To submit from another thread, post a
+// closure to the loop with duroxide::LoopInbox.
+//
+// Failure contract: a query that was sent on a connection which then breaks completes with a
+// retryable error and is never re-sent. Broken connections are replaced; after failed connect
+// attempts the next attempt waits for an exponential backoff with jitter.
+//
+// Lifetime: call close(done) and wait for `done` before destroying the Pool. close() completes
+// every outstanding callback (with a retryable error for queries in flight), closes every
+// connection and libuv handle, then runs `done`.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pool/backoff.h"
+#include "pool/connection.h"
+#include "pool/conninfo.h"
+#include "pool/query.h"
+
+namespace duroxide::pg {
+
+using CredentialCallback = std::move_only_function<void(Result<std::string>)>;
+// Supplies the password for each new connection, possibly asynchronously (an access token). It is
+// called on the loop thread and must call its callback exactly once, on the loop thread.
+using CredentialSource = std::function<void(CredentialCallback)>;
+
+struct PoolOptions {
+  std::string conninfo;          // URL or keyword/value string
+  size_t max_size = 0;           // 0: $DUROXIDE_PG_POOL_MAX, else 10
+  size_t pipeline_depth = 16;    // queries in flight per connection
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds acquire_timeout{30000};
+  std::chrono::milliseconds statement_timeout{0};  // 0: server default
+  std::chrono::milliseconds idle_in_transaction_timeout{60000};
+  std::string application_name = "duroxide-pg";
+  std::chrono::milliseconds backoff_base{100};
+  std::chrono::milliseconds backoff_cap{10000};
+  CredentialSource credential;   // optional
+  bool token_auth = false;       // the credential is a rotating token (auth errors retryable)
+};
+
+// Resolves max_size = 0 as documented (environment, then 10).
+size_t resolve_pool_max(size_t configured);
+
+// Builds the connection parameters shared by pool and listener connections.
+Result<ConnInfo> make_conninfo(const PoolOptions& o, std::string_view role);
+
+class Pool;
+
+// Exclusive use of one connection (for session-level state such as advisory locks or
+// transactions spread over several queries). Released when destroyed.
+class Lease {
+ public:
+  Lease() = default;
+  Lease(Lease&&) noexcept = default;
+  Lease& operator=(Lease&& other) noexcept;
+  ~Lease();
+  void query(std::string sql, Params params, QueryCallback cb);
+  void query(StatementId stmt, Params params, QueryCallback cb);
+  void release();
+
+ private:
+  friend class Pool;
+  struct State;
+  explicit Lease(std::shared_ptr<State> s) : state_(std::move(s)) {}
+  std::shared_ptr<State> state_;
+};
+
+using LeaseCallback = std::move_only_function<void(Result<Lease>)>;
+
+class Pool final : public ConnectionOwner {
+ public:
+  // Validates options; opens no connection (the first query does).
+  static Result<std::unique_ptr<Pool>> create(uv_loop_t* loop, PoolOptions options);
+  ~Pool();
+
+  // Registers a named statement, prepared lazily per connection. Call before use; ids are stable.
+  StatementId prepare(std::string name, std::string sql);
+
+  void query(StatementId stmt, Params params, QueryCallback cb, bool binary_result = false);
+  void query(std::string sql, Params params, QueryCallback cb, bool binary_result = false);
+  void acquire(LeaseCallback cb);
+
+  void close(std::move_only_function<void()> done);
+
+  struct Stats {
+    size_t connections;  // open or opening
+    size_t ready;
+    size_t in_flight;
+    size_t waiting;
+  };
+  Stats stats() const;
+  size_t max_size() const { return max_size_; }
+  bool closed() const { return closing_; }
+
+  // ConnectionOwner
+  void connection_ready(Connection& c) override;
+  void connection_has_room(Connection& c) override;
+  void connection_failed(Connection& c, const ProviderError& why) override;
+  void connection_closed(Connection& c) override;
+
+ private:
+  friend class Lease;
+  Pool(uv_loop_t* loop, PoolOptions options, ConnInfo info);
+
+  struct Slot {
+    Connection* conn;
+    bool leased = false;
+    bool reserved = false;  // draining for a lease waiter: no new queries
+    bool was_ready = false;
+  };
+  struct LeaseWaiter {
+    LeaseCallback cb;
+    uint64_t deadline;
+  };
+  struct QueryWaiter {
+    QueryRequest req;
+    uint64_t deadline;
+  };
+
+  void submit(QueryRequest&& q);
+  void pump();
+  void grow_if_needed();
+  void spawn();
+  void start_connect(Connection* c, Result<std::string> password);
+  Slot* find(Connection& c);
+  Slot* pick_for_query();
+  void fail_waiters(const ProviderError& why);
+  void arm_timer();
+  void on_timer();
+  void defer(QueryCallback cb, ProviderError e);
+  void release_lease(Connection* c);
+  void maybe_done();
+
+  uv_loop_t* loop_;
+  PoolOptions options_;
+  ConnInfo info_;
+  size_t max_size_;
+  std::vector<StatementDef> statements_;
+  std::vector<Slot> slots_;
+  size_t connecting_ = 0;
+  std::deque<QueryWaiter> query_waiters_;
+  std::deque<LeaseWaiter> lease_waiters_;
+  std::vector<std::shared_ptr<Lease::State>> leases_;
+  Backoff backoff_;
+  std::minstd_rand rng_;
+  uint64_t next_spawn_at_ = 0;  // uv_now() before which no connect starts (backoff)
+  uv_timer_t timer_;            // acquire deadlines and backoff wake-up
+  uv_timer_t defer_timer_;      // completes calls that fail before any I/O, on the next turn
+  std::vector<std::pair<QueryCallback, ProviderError>> deferred_;
+  int open_handles_ = 0;
+  bool closing_ = false;
+  std::move_only_function<void()> on_closed_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace duroxide::pg
