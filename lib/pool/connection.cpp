@@ -142,7 +142,8 @@ void Connection::timer_cb(uv_timer_t* h) {
 }
 
 void Connection::submit(QueryRequest&& q) {
-  if (state_ != State::kReady) {  // owners only submit to ready connections; never lose a callback
+  if (state_ != State::kReady || script_active_) {  // owners only submit to ready, pipelined
+                                                    // connections; never lose a callback
     q.callback(std::unexpected(retryable_error("query", describe_ + ": connection not ready")));
     return;
   }
@@ -152,6 +153,53 @@ void Connection::submit(QueryRequest&& q) {
     return;
   }
   flush();
+}
+
+void Connection::submit_script(std::string sql, QueryCallback cb) {
+  if (state_ != State::kReady || !pending_.empty() || script_active_) {
+    cb(std::unexpected(retryable_error("query", describe_ + ": connection busy; scripts need a lease")));
+    return;
+  }
+  if (PQexitPipelineMode(conn_) != 1 || !PQsendQuery(conn_, sql.c_str())) {
+    cb(std::unexpected(error_from_conn(conn_, "query", describe_, options_.token_auth)));
+    return;
+  }
+  script_active_ = true;
+  script_cb_ = std::move(cb);
+  script_result_ = QueryResult();
+  script_error_ = false;
+  flush();
+}
+
+void Connection::drain_script() {
+  while (state_ == State::kReady && script_active_ && !PQisBusy(conn_)) {
+    PGresult* r = PQgetResult(conn_);
+    if (r) {
+      const bool is_error = classify(r) == PipelineBook::Input::kError;
+      if (!script_error_) {
+        script_result_ = QueryResult(r);
+        script_error_ = is_error;
+      } else {
+        PQclear(r);
+      }
+      continue;
+    }
+    // NULL: the script is finished; back to pipeline mode before anyone else sends.
+    script_active_ = false;
+    QueryCallback cb = std::move(script_cb_);
+    script_cb_ = nullptr;
+    QueryResult res = std::move(script_result_);
+    if (PQenterPipelineMode(conn_) != 1) {
+      ProviderError e = error_from_conn(conn_, "query", describe_, options_.token_auth);
+      cb(std::unexpected(e));
+      fail(e);
+      return;
+    }
+    if (script_error_) cb(std::unexpected(error_from_result(res.raw(), options_.token_auth)));
+    else cb(std::move(res));
+    if (state_ == State::kReady) owner_.connection_has_room(*this);
+    return;
+  }
 }
 
 bool Connection::send(Pending& p) {
@@ -196,7 +244,8 @@ void Connection::read_input() {
     fail(error_from_conn(conn_, "query", describe_ + ": connection lost", options_.token_auth));
     return;
   }
-  drain_results();
+  if (script_active_) drain_script();
+  else drain_results();
   if (state_ != State::kReady) return;
   drain_notifications();
   if (state_ != State::kReady) return;
@@ -282,6 +331,12 @@ void Connection::drain_notifications() {
 }
 
 void Connection::fail_pending(const ProviderError& why) {
+  if (script_active_) {
+    script_active_ = false;
+    QueryCallback cb = std::move(script_cb_);
+    script_cb_ = nullptr;
+    cb(std::unexpected(why));
+  }
   std::deque<Pending> doomed;
   doomed.swap(pending_);
   book_.clear();

@@ -70,11 +70,18 @@ class Connection {
   // server's error, with a retryable error if the connection breaks, or at close().
   void submit(QueryRequest&& q);
 
+  // Runs a multi-statement SQL script with the simple query protocol (no parameters), e.g. a
+  // migration. Only on a connection with nothing in flight (a Lease guarantees it): the connection
+  // leaves pipeline mode for the script and re-enters it afterwards. The callback receives the last
+  // statement's result, or the first error (the server then skipped the rest, and an implicit
+  // transaction around the script was rolled back).
+  void submit_script(std::string sql, QueryCallback cb);
+
   // Completes queued queries with `why` (retryable), closes the socket and every handle.
   void close(const ProviderError& why);
 
   State state() const { return state_; }
-  size_t in_flight() const { return pending_.size(); }
+  size_t in_flight() const { return pending_.size() + (script_active_ ? 1 : 0); }
   PGconn* raw() const { return conn_; }
   // Opaque user tag for the owner (e.g. the pool's slot index).
   uint64_t tag = 0;
@@ -98,6 +105,7 @@ class Connection {
   void flush();
   void read_input();
   void drain_results();
+  void drain_script();
   void drain_notifications();
   void complete_front();
   bool send(Pending& p);
@@ -129,6 +137,10 @@ class Connection {
   std::deque<Pending> pending_;
   std::vector<bool> prepared_;
   std::vector<const char*> scratch_;
+  bool script_active_ = false;  // a simple-protocol script is running (pipeline mode is off)
+  QueryCallback script_cb_;
+  QueryResult script_result_;
+  bool script_error_ = false;
   uint64_t next_id_ = 1;
   bool deferred_failure_ = false;
   ProviderError deferred_error_;

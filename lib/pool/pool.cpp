@@ -78,6 +78,14 @@ void Lease::query(StatementId stmt, Params params, QueryCallback cb) {
   state_->conn->submit(QueryRequest{stmt, {}, std::move(params), false, std::move(cb)});
 }
 
+void Lease::script(std::string sql, QueryCallback cb) {
+  if (!state_ || !state_->conn || state_->conn->state() != Connection::State::kReady) {
+    query(std::string{}, {}, std::move(cb));  // reports the unusable lease
+    return;
+  }
+  state_->conn->submit_script(std::move(sql), std::move(cb));
+}
+
 // ---- Pool ------------------------------------------------------------------------------------
 
 Result<std::unique_ptr<Pool>> Pool::create(uv_loop_t* loop, PoolOptions options) {

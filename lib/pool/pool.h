@@ -74,6 +74,8 @@ class Lease {
   ~Lease();
   void query(std::string sql, Params params, QueryCallback cb);
   void query(StatementId stmt, Params params, QueryCallback cb);
+  // A multi-statement script over the simple protocol (see Connection::submit_script).
+  void script(std::string sql, QueryCallback cb);
   void release();
 
  private:
