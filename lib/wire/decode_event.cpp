@@ -21,7 +21,13 @@ bool read_event_body(od::object& obj, Event& event, K& kind, Ctx& ctx) {
     if (auto e = std::move(field_result).get(field)) return ctx.fail_json(e);
     std::string_view key;
     if (!read_key(field, key, ctx)) return false;
-    if (key == kType) continue;  // consumed and validated by pass 1
+    if (key == kType) {
+      // Validated by pass 1; consume it here (never leave a string to On-Demand's skip logic,
+      // see read_string).
+      od::raw_json_string consumed;
+      if (auto e = field.value().get_raw_json_string().get(consumed)) return ctx.fail_json(e);
+      continue;
+    }
     int idx = field_index<Envelope>(key);
     if (idx >= 0) {
       if (seen_envelope & (1u << idx)) {

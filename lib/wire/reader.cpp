@@ -31,7 +31,13 @@ bool read_string(od::value& v, std::string& out, Ctx& ctx) {
   od::json_type t;
   if (auto e = v.type().get(t)) return ctx.fail_json(e);
   if (t != od::json_type::string) return wrong_type(ctx, "a string", t);
-  const StringError se = decode_string_token(v.raw_json_token(), out);
+  const std::string_view token = v.raw_json_token();
+  // Consume the token through simdjson. Leaving it to On-Demand's skip logic is unsafe: that
+  // logic takes an unconsumed string followed by ':' for an object key and resynchronises on the
+  // wrong token, accepting malformed text such as {"a":"b":{...}} (found by the fuzzer).
+  od::raw_json_string consumed;
+  if (auto e = v.get_raw_json_string().get(consumed)) return ctx.fail_json(e);
+  const StringError se = decode_string_token(token, out);
   if (se != StringError::None) return ctx.fail(describe(se));
   return true;
 }

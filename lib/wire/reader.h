@@ -7,7 +7,12 @@
 //  * speed: no tape is built; payload strings are decoded once, straight from the input buffer
 //    into the destination std::string (json_string.h), and a wrong-kind key costs nothing.
 // The price is that On-Demand validates only what is visited, so every value — including the
-// values of unknown keys — is visited exactly once (skip_unknown validates them fully).
+// values of unknown keys — is visited and consumed exactly once (skip_unknown validates them
+// fully). Nothing may be left to On-Demand's internal skipping: in simdjson 3.0 it does not check
+// structure (and mistakes a string followed by ':' for a key).
+//
+// Numbers are read from their raw token and deliberately left unconsumed: a skipped scalar that
+// is not a string is always stepped over as exactly one token, so this is safe.
 #pragma once
 
 #include <simdjson.h>
@@ -151,10 +156,12 @@ bool check_required(std::uint32_t seen, Ctx& ctx) {
   std::apply(
       [&](const auto&... field) {
         int i = 0;
-        ((((seen >> i++) & 1u) == 0 && field.presence == Presence::Required && missing.empty()
-              ? (missing = field.name, true)
-              : false),
-         ...);
+        const auto note = [&](const auto& f) {
+          if (((seen >> i++) & 1u) == 0 && f.presence == Presence::Required && missing.empty())
+            missing = f.name;
+        };
+        (note(field), ...);
+        static_cast<void>(note);  // unused for unit variants (no fields)
       },
       Schema<T>::fields);
   if (missing.empty()) return true;
