@@ -1,0 +1,114 @@
+// duroxide/pg/postgres_provider.h — the PostgreSQL implementation of duroxide::Provider.
+//
+// One PostgresProvider owns a connection pool (pipelined libpq connections) and, once a fetch long
+// polls, one listening connection, all on the caller's libuv loop. Every rule of
+// duroxide/provider.h applies: loop thread only, one callback per call, never inside the call.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "duroxide/provider.h"
+
+namespace duroxide::pg {
+
+struct PostgresProviderOptions {
+  // Connections in the pool; 0 means $DUROXIDE_PG_POOL_MAX, else 10.
+  std::size_t pool_max = 0;
+  // Queries in flight per connection (libpq pipeline mode).
+  std::size_t pipeline_depth = 8;
+  Millis connect_timeout{10000};
+  // How long an operation may wait for a pool connection before failing (retryable).
+  Millis acquire_timeout{30000};
+  // Server-side statement_timeout of every connection; 0 keeps the server default.
+  Millis statement_timeout{30000};
+  // Prefix of application_name; the role is appended (":query", ":listen").
+  std::string application_name = "duroxide-pg";
+  // The provider clock in epoch milliseconds (contract §2.3); empty means the system wall clock.
+  std::function<std::int64_t()> clock;
+  // Orphan deferral and quarantine delays (contract §7.2, §7.3, §10.4).
+  Millis orphan_defer_min{1000};
+  Millis orphan_defer_max{60000};
+  Millis quarantine_base{1000};
+  Millis quarantine_max{60000};
+  // While the listening connection is down, waiting fetches rescan this often (contract §6.6).
+  Millis notify_fallback_interval{1000};
+};
+
+class PostgresProvider final : public Provider {
+ public:
+  using CreateCallback = std::move_only_function<void(Result<std::unique_ptr<PostgresProvider>>)>;
+
+  // Connects, validates the schema name, applies migrations, and completes `cb` on the loop thread
+  // with the ready provider or a clear error (an invalid schema name fails before any I/O with
+  // SQLSTATE QD008). `database_url` is a libpq URL or keyword string; it never appears in errors.
+  static void create(uv_loop_t* loop, std::string database_url, PostgresProviderOptions options,
+                     CreateCallback cb);
+  static void create_with_schema(uv_loop_t* loop, std::string database_url, std::string schema,
+                                 PostgresProviderOptions options, CreateCallback cb);
+
+  // Destroy only after close() has completed.
+  ~PostgresProvider() override;
+
+  // Stops accepting operations (they fail permanently), completes long-polling fetches with an
+  // empty result, completes or fails (retryable) everything in flight, closes every connection and
+  // handle, then calls `done`.
+  void close(std::move_only_function<void()> done);
+
+  const std::string& schema() const;
+
+  std::string_view name() const override { return "duroxide-pg"; }
+  std::string_view version() const override;
+
+  void fetch_orchestration_item(Millis lock_timeout, Millis poll_timeout,
+                                std::optional<DispatcherCapabilityFilter> filter,
+                                Callback<std::optional<LockedOrchestration>> cb) override;
+  void ack_orchestration_item(std::string lock_token, std::uint64_t execution_id,
+                              std::vector<Event> history_delta, std::vector<WorkItem> worker_items,
+                              std::vector<WorkItem> orchestrator_items, ExecutionMetadata metadata,
+                              std::vector<ScheduledActivityIdentifier> cancelled_activities,
+                              Callback<void> cb) override;
+  void abandon_orchestration_item(std::string lock_token, std::optional<Millis> delay,
+                                  bool ignore_attempt, Callback<void> cb) override;
+  void renew_orchestration_item_lock(std::string lock_token, Millis extend_for,
+                                     Callback<void> cb) override;
+  void read(std::string instance, Callback<std::vector<Event>> cb) override;
+  void read_with_execution(std::string instance, std::uint64_t execution_id,
+                           Callback<std::vector<Event>> cb) override;
+  void append_with_execution(std::string instance, std::uint64_t execution_id,
+                             std::vector<Event> events, Callback<void> cb) override;
+  void enqueue_for_worker(WorkItem item, Callback<void> cb) override;
+  void fetch_work_item(Millis lock_timeout, Millis poll_timeout,
+                       std::optional<SessionFetchConfig> session, TagFilter tag_filter,
+                       Callback<std::optional<LockedWorkItem>> cb) override;
+  void ack_work_item(std::string lock_token, std::optional<WorkItem> completion,
+                     Callback<void> cb) override;
+  void renew_work_item_lock(std::string lock_token, Millis extend_for, Callback<void> cb) override;
+  void abandon_work_item(std::string lock_token, std::optional<Millis> delay, bool ignore_attempt,
+                         Callback<void> cb) override;
+  void renew_session_lock(std::vector<std::string> owner_ids, Millis extend_for,
+                          Millis idle_timeout, Callback<std::uint64_t> cb) override;
+  void cleanup_orphaned_sessions(Millis idle_timeout, Callback<std::uint64_t> cb) override;
+  void enqueue_for_orchestrator(WorkItem item, std::optional<Millis> delay,
+                                Callback<void> cb) override;
+  void get_custom_status(std::string instance, std::uint64_t last_seen_version,
+                         Callback<std::optional<CustomStatus>> cb) override;
+  void get_kv_value(std::string instance, std::string key,
+                    Callback<std::optional<std::string>> cb) override;
+  void get_kv_all_values(std::string instance,
+                         Callback<std::map<std::string, std::string>> cb) override;
+  void get_instance_stats(std::string instance, Callback<std::optional<SystemStats>> cb) override;
+
+  struct Impl;
+
+ private:
+  explicit PostgresProvider(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace duroxide::pg

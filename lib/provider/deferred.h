@@ -1,0 +1,31 @@
+// Runs closures on the next loop turn. Operations that fail before any I/O (invalid arguments, a
+// closed provider) complete through it, so no callback ever runs inside the call that started it.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <vector>
+
+namespace duroxide::pg {
+
+class Deferred {
+ public:
+  explicit Deferred(uv_loop_t* loop);
+  Deferred(const Deferred&) = delete;
+  Deferred& operator=(const Deferred&) = delete;
+
+  void post(std::move_only_function<void()> fn);
+  // Runs what is queued, closes the timer, then calls `done`. The object must stay alive until then.
+  void close(std::move_only_function<void()> done);
+  bool open() const { return open_; }
+
+ private:
+  void run();
+  uv_timer_t timer_;
+  std::vector<std::move_only_function<void()>> queue_;
+  std::move_only_function<void()> on_closed_;
+  bool open_ = true;
+};
+
+}  // namespace duroxide::pg

@@ -1,0 +1,146 @@
+// Shared fixtures of conformance.md §1 and §3.1: start(X), Started(X), create(X), and short
+// wrappers that run one provider operation to completion (FO, AO, FW, AW, ...).
+#pragma once
+
+#include "duroxide/wire.h"
+#include "support/provider_factory.h"
+
+namespace duroxide::test {
+
+inline WorkItem start_item(const std::string& instance, uint64_t execution_id = 1) {
+  return WorkItem::StartOrchestration{instance, "TestOrch", "{}", std::string("1.0.0"), std::nullopt,
+                                      std::nullopt, execution_id};
+}
+
+inline Event make_event(const std::string& instance, uint64_t execution_id, uint64_t event_id, EventKind kind,
+                        std::optional<uint64_t> source = std::nullopt) {
+  return Event{event_id, source, instance, execution_id, 1700000000000, "0.1.26", std::move(kind)};
+}
+
+inline Event started_event(const std::string& instance, uint64_t execution_id = 1, std::string name = "TestOrch",
+                           std::string version = "1.0.0", std::string duroxide_version = "0.1.26") {
+  Event e = make_event(instance, execution_id, 1,
+                       EventKind::OrchestrationStarted{std::move(name), std::move(version), "{}", std::nullopt,
+                                                       std::nullopt, std::nullopt, std::nullopt});
+  e.duroxide_version = std::move(duroxide_version);
+  return e;
+}
+
+inline ExecutionMetadata meta(std::optional<std::string> status = std::nullopt,
+                              std::optional<std::string> output = std::nullopt,
+                              std::optional<std::string> name = std::string("TestOrch"),
+                              std::optional<std::string> version = std::string("1.0.0")) {
+  ExecutionMetadata m;
+  m.status = std::move(status);
+  m.output = std::move(output);
+  m.orchestration_name = std::move(name);
+  m.orchestration_version = std::move(version);
+  return m;
+}
+
+inline WorkItem activity_item(const std::string& instance, uint64_t id, uint64_t execution_id = 1,
+                              std::optional<std::string> session = std::nullopt,
+                              std::optional<std::string> tag = std::nullopt) {
+  return WorkItem::ActivityExecute{instance, execution_id, id, "Activity" + std::to_string(id), "input",
+                                   std::move(session), std::move(tag)};
+}
+
+inline WorkItem external_item(const std::string& instance, std::string name = "poke", std::string data = "{}") {
+  return WorkItem::ExternalRaised{instance, std::move(name), std::move(data)};
+}
+
+// ---- one-line operations (each runs the loop until its callback) ----
+
+inline Result<std::optional<LockedOrchestration>> FO(Store& s, Millis lock = 30s, Millis poll = 0ms,
+                                                     std::optional<DispatcherCapabilityFilter> filter = std::nullopt) {
+  return await<std::optional<LockedOrchestration>>(s.loop(), [&](auto cb) {
+    s->fetch_orchestration_item(lock, poll, std::move(filter), std::move(cb));
+  });
+}
+
+struct AckArgs {
+  std::vector<Event> delta;
+  std::vector<WorkItem> worker_items;
+  std::vector<WorkItem> orch_items;
+  ExecutionMetadata metadata;
+  std::vector<ScheduledActivityIdentifier> cancelled;
+};
+
+inline Result<void> AO(Store& s, const std::string& token, uint64_t execution_id, AckArgs a = {}) {
+  return await<void>(s.loop(), [&](auto cb) {
+    s->ack_orchestration_item(token, execution_id, std::move(a.delta), std::move(a.worker_items),
+                              std::move(a.orch_items), std::move(a.metadata), std::move(a.cancelled), std::move(cb));
+  });
+}
+
+inline Result<void> AbO(Store& s, const std::string& token, std::optional<Millis> delay = std::nullopt,
+                        bool ignore_attempt = false) {
+  return await<void>(s.loop(), [&](auto cb) { s->abandon_orchestration_item(token, delay, ignore_attempt, std::move(cb)); });
+}
+
+inline Result<void> RO(Store& s, const std::string& token, Millis extend) {
+  return await<void>(s.loop(), [&](auto cb) { s->renew_orchestration_item_lock(token, extend, std::move(cb)); });
+}
+
+inline Result<void> EO(Store& s, WorkItem item, std::optional<Millis> delay = std::nullopt) {
+  return await<void>(s.loop(), [&](auto cb) { s->enqueue_for_orchestrator(std::move(item), delay, std::move(cb)); });
+}
+
+inline Result<void> EW(Store& s, WorkItem item) {
+  return await<void>(s.loop(), [&](auto cb) { s->enqueue_for_worker(std::move(item), std::move(cb)); });
+}
+
+inline Result<std::optional<LockedWorkItem>> FW(Store& s, Millis lock = 30s, Millis poll = 0ms,
+                                                std::optional<SessionFetchConfig> session = std::nullopt,
+                                                TagFilter tags = TagFilter::DefaultOnly{}) {
+  return await<std::optional<LockedWorkItem>>(s.loop(), [&](auto cb) {
+    s->fetch_work_item(lock, poll, std::move(session), std::move(tags), std::move(cb));
+  });
+}
+
+inline Result<void> AW(Store& s, const std::string& token, std::optional<WorkItem> completion = std::nullopt) {
+  return await<void>(s.loop(), [&](auto cb) { s->ack_work_item(token, std::move(completion), std::move(cb)); });
+}
+
+inline Result<void> RW(Store& s, const std::string& token, Millis extend) {
+  return await<void>(s.loop(), [&](auto cb) { s->renew_work_item_lock(token, extend, std::move(cb)); });
+}
+
+inline Result<void> AbW(Store& s, const std::string& token, std::optional<Millis> delay = std::nullopt,
+                        bool ignore_attempt = false) {
+  return await<void>(s.loop(), [&](auto cb) { s->abandon_work_item(token, delay, ignore_attempt, std::move(cb)); });
+}
+
+inline Result<std::vector<Event>> READ(Store& s, const std::string& instance) {
+  return await<std::vector<Event>>(s.loop(), [&](auto cb) { s->read(instance, std::move(cb)); });
+}
+
+inline Result<std::vector<Event>> READX(Store& s, const std::string& instance, uint64_t execution_id) {
+  return await<std::vector<Event>>(s.loop(), [&](auto cb) { s->read_with_execution(instance, execution_id, std::move(cb)); });
+}
+
+inline Result<void> APPEND(Store& s, const std::string& instance, uint64_t execution_id, std::vector<Event> events) {
+  return await<void>(s.loop(), [&](auto cb) { s->append_with_execution(instance, execution_id, std::move(events), std::move(cb)); });
+}
+
+// create(X) of §3.1: afterwards X exists, its execution is Running, and it has one history event.
+inline void create_instance(Store& s, const std::string& instance) {
+  REQUIRE(EO(s, start_item(instance)));
+  auto f = FO(s);
+  REQUIRE(f);
+  REQUIRE(f->has_value());
+  REQUIRE((*f)->item.instance == instance);
+  AckArgs a;
+  a.delta.push_back(started_event(instance));
+  a.metadata = meta();
+  REQUIRE(AO(s, (*f)->lock_token, 1, std::move(a)));
+}
+
+// Checks that a Result failed with a message containing `needle`.
+#define CHECK_ERR_CONTAINS(result, needle)                                                       \
+  do {                                                                                           \
+    REQUIRE_FALSE(result);                                                                       \
+    CHECK_MESSAGE((result).error().message.find(needle) != std::string::npos, (result).error().to_string()); \
+  } while (0)
+
+}  // namespace duroxide::test
