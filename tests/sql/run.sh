@@ -82,6 +82,9 @@ done
 run_test "$here/core_functions.sql" __SCHEMA__ "$s1"
 run_test "$here/core_functions.sql" __SCHEMA__ "$s2"
 run_test "$here/isolation.sql" __SCHEMA__ "$s1" __SCHEMA2__ "$s3"
+echo "== concurrency.sh"
+"$here/concurrency.sh" "$(quote_ident "$s1")"
+"$here/concurrency.sh" "$(quote_ident "$s2")"
 
 for s in "$s1" "$s2" "$s3"; do
   "${PSQL[@]}" -c "DROP SCHEMA $(quote_ident "$s") CASCADE"
