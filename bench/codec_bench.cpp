@@ -12,7 +12,7 @@
 // JSON text and in items/s, single thread. For reference, the time simdjson's DOM parser needs
 // just to parse the same text (no extraction into our types) is shown as "dom-parse".
 //
-// Usage: codec_bench [min_seconds_per_row=0.5]
+// Usage: codec_bench [min_seconds_per_row=0.5] [dataset] [op]
 #include <simdjson.h>
 
 #include <chrono>
@@ -161,9 +161,12 @@ Row measure(const std::string& dataset, const std::string& op, std::size_t items
              double(items) * double(passes) / elapsed, double(bytes) / double(items)};
 }
 
+std::string g_only_op;  // benchmark-driver setting, written once in main
+
 template <class T>
 void bench_dataset(std::vector<Row>& rows, const std::string& name, const std::vector<T>& values,
                    double min_seconds) {
+  const auto want = [](const char* op) { return g_only_op.empty() || g_only_op == op; };
   std::vector<std::string> texts;
   std::size_t bytes = 0;
   for (const auto& v : values) {
@@ -172,7 +175,7 @@ void bench_dataset(std::vector<Row>& rows, const std::string& name, const std::v
   }
   WireDecoder decoder;
   std::size_t sink = 0;
-  rows.push_back(measure(name, "decode", values.size(), bytes, min_seconds, [&] {
+  if (want("decode")) rows.push_back(measure(name, "decode", values.size(), bytes, min_seconds, [&] {
     for (const auto& t : texts) {
       if constexpr (std::is_same_v<T, Event>) {
         auto r = decoder.decode_event(t);
@@ -186,7 +189,7 @@ void bench_dataset(std::vector<Row>& rows, const std::string& name, const std::v
     }
   }));
   std::string out;
-  rows.push_back(measure(name, "encode", values.size(), bytes, min_seconds, [&] {
+  if (want("encode")) rows.push_back(measure(name, "encode", values.size(), bytes, min_seconds, [&] {
     for (const auto& v : values) {
       out.clear();
       encode_to(out, v);
@@ -196,7 +199,7 @@ void bench_dataset(std::vector<Row>& rows, const std::string& name, const std::v
   simdjson::dom::parser dom;
   std::vector<simdjson::padded_string> padded;
   for (const auto& t : texts) padded.emplace_back(t);
-  rows.push_back(measure(name, "dom-parse", values.size(), bytes, min_seconds, [&] {
+  if (want("dom-parse")) rows.push_back(measure(name, "dom-parse", values.size(), bytes, min_seconds, [&] {
     for (const auto& p : padded) {
       simdjson::dom::element root;
       if (dom.parse(p).get(root)) std::abort();
@@ -211,12 +214,31 @@ void bench_dataset(std::vector<Row>& rows, const std::string& name, const std::v
 int main(int argc, char** argv) {
   const double min_seconds = argc > 1 ? std::atof(argv[1]) : 0.5;
   std::mt19937_64 rng(20240003);
+  const std::string only = argc > 2 ? argv[2] : "";
+  if (argc > 3) g_only_op = argv[3];
+  const auto want = [&](const char* name) { return only.empty() || only == name; };
   std::vector<Row> rows;
-  bench_dataset(rows, "history", history(rng, 1000, 10, 100 * 1024, false), min_seconds);
-  bench_dataset(rows, "large-plain", history(rng, 100, 100 * 1024, 100 * 1024, true), min_seconds);
-  bench_dataset(rows, "large-json", history(rng, 100, 100 * 1024, 100 * 1024, false), min_seconds);
-  bench_dataset(rows, "small", history(rng, 100000, 10, 60, false), min_seconds);
-  bench_dataset(rows, "small-wi", small_work_items(rng, 100000), min_seconds);
+  // Each dataset draws from its own generator, so selecting one does not change its content.
+  if (want("history")) {
+    std::mt19937_64 g(rng());
+    bench_dataset(rows, "history", history(g, 1000, 10, 100 * 1024, false), min_seconds);
+  }
+  if (want("large-plain")) {
+    std::mt19937_64 g(rng() + 1);
+    bench_dataset(rows, "large-plain", history(g, 100, 100 * 1024, 100 * 1024, true), min_seconds);
+  }
+  if (want("large-json")) {
+    std::mt19937_64 g(rng() + 2);
+    bench_dataset(rows, "large-json", history(g, 100, 100 * 1024, 100 * 1024, false), min_seconds);
+  }
+  if (want("small")) {
+    std::mt19937_64 g(rng() + 3);
+    bench_dataset(rows, "small", history(g, 100000, 10, 60, false), min_seconds);
+  }
+  if (want("small-wi")) {
+    std::mt19937_64 g(rng() + 4);
+    bench_dataset(rows, "small-wi", small_work_items(g, 100000), min_seconds);
+  }
 
   std::printf("simdjson %d.%d.%d, active implementation: %s\n", int(simdjson::SIMDJSON_VERSION_MAJOR),
               int(simdjson::SIMDJSON_VERSION_MINOR), int(simdjson::SIMDJSON_VERSION_REVISION),

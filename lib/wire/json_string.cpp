@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "wire/simd_scan.h"
+
 namespace duroxide::wire_detail {
 namespace {
 
@@ -24,29 +26,35 @@ inline std::int32_t hex4(const char* p) noexcept {
   return v;
 }
 
-inline void append_utf8(std::string& out, std::uint32_t cp) {
-  char b[4];
-  std::size_t n;
+inline char* put_utf8(char* d, std::uint32_t cp) noexcept {
   if (cp < 0x80) {
-    b[0] = static_cast<char>(cp);
-    n = 1;
+    *d++ = static_cast<char>(cp);
   } else if (cp < 0x800) {
-    b[0] = static_cast<char>(0xC0 | (cp >> 6));
-    b[1] = static_cast<char>(0x80 | (cp & 0x3F));
-    n = 2;
+    *d++ = static_cast<char>(0xC0 | (cp >> 6));
+    *d++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else if (cp < 0x10000) {
-    b[0] = static_cast<char>(0xE0 | (cp >> 12));
-    b[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    b[2] = static_cast<char>(0x80 | (cp & 0x3F));
-    n = 3;
+    *d++ = static_cast<char>(0xE0 | (cp >> 12));
+    *d++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *d++ = static_cast<char>(0x80 | (cp & 0x3F));
   } else {
-    b[0] = static_cast<char>(0xF0 | (cp >> 18));
-    b[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    b[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    b[3] = static_cast<char>(0x80 | (cp & 0x3F));
-    n = 4;
+    *d++ = static_cast<char>(0xF0 | (cp >> 18));
+    *d++ = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    *d++ = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    *d++ = static_cast<char>(0x80 | (cp & 0x3F));
   }
-  out.append(b, n);
+  return d;
+}
+
+// First backslash in [p, end), or end.
+inline const char* find_backslash(const char* p, const char* end) noexcept {
+  if constexpr (kHaveBlockScan) {
+    for (; end - p >= 16; p += 16) {
+      if (const unsigned m = Block::load(p).backslashes()) return p + first_bit(m);
+    }
+  }
+  for (; p < end; ++p)
+    if (*p == '\\') return p;
+  return end;
 }
 
 inline char simple_escape(char c) noexcept {
@@ -82,48 +90,98 @@ StringError decode_string_token(std::string_view token, std::string& out) {
                             token.back() == '\n' || token.back() == '\r'))
     token.remove_suffix(1);
   if (token.size() < 2 || token.front() != '"' || token.back() != '"') return StringError::Malformed;
-  const char* p = token.data() + 1;
+  const char* const begin = token.data() + 1;
   const char* const end = token.data() + token.size() - 1;  // the closing quote
+  const std::size_t n = static_cast<std::size_t>(end - begin);
 
-  const void* first_bs = std::memchr(p, '\\', static_cast<std::size_t>(end - p));
-  if (first_bs == nullptr) {
-    out.assign(p, static_cast<std::size_t>(end - p));
+  // Common case: no escapes at all.
+  const char* first = find_backslash(begin, end);
+  if (first == end) {
+    out.assign(begin, n);
     return StringError::None;
   }
-  out.clear();
-  out.reserve(static_cast<std::size_t>(end - p));
-  const char* bs = static_cast<const char*>(first_bs);
-  for (;;) {
-    out.append(p, static_cast<std::size_t>(bs - p));
-    // Stage 1 guarantees the backslash is not the last body byte (it would escape the quote).
-    const char* e = bs + 1;
-    if (e >= end) return StringError::Malformed;
-    if (*e != 'u') {
-      const char c = simple_escape(*e);
-      if (c == 0) return StringError::InvalidEscape;
-      out.push_back(c);
-      p = e + 1;
-    } else {
-      if (end - e < 5) return StringError::InvalidUnicodeEscape;
-      std::int32_t cp = hex4(e + 1);
-      if (cp < 0) return StringError::InvalidUnicodeEscape;
-      p = e + 5;
-      if (cp >= 0xDC00 && cp <= 0xDFFF) return StringError::LoneSurrogate;
+
+  // Unescaping never lengthens text, so n bytes of output suffice; write them in place.
+  StringError error = StringError::None;
+  out.resize_and_overwrite(n, [&](char* const d0, std::size_t) noexcept -> std::size_t {
+    std::memcpy(d0, begin, static_cast<std::size_t>(first - begin));
+    char* d = d0 + (first - begin);
+    const char* p = first;
+    while (p < end) {
+      if (*p != '\\') {
+        // Copy up to the next backslash. Invariant d - d0 <= p - begin, so while 16 input bytes
+        // remain a 16-byte store stays inside the n-byte buffer.
+        if constexpr (kHaveBlockScan) {
+          while (end - p >= 16) {
+            const Block b = Block::load(p);
+            const unsigned m = b.backslashes();
+            b.store(d);
+            if (m != 0) {
+              const unsigned k = first_bit(m);
+              p += k;
+              d += k;
+              goto escape;
+            }
+            p += 16;
+            d += 16;
+          }
+        }
+        while (p < end && *p != '\\') *d++ = *p++;
+        continue;
+      }
+    escape:
+      // Stage 1 guarantees a backslash is never the last body byte (it would escape the quote).
+      if (end - p < 2) {
+        error = StringError::Malformed;
+        return 0;
+      }
+      if (p[1] != 'u') {
+        const char c = simple_escape(p[1]);
+        if (c == 0) {
+          error = StringError::InvalidEscape;
+          return 0;
+        }
+        *d++ = c;
+        p += 2;
+        continue;
+      }
+      if (end - p < 6) {
+        error = StringError::InvalidUnicodeEscape;
+        return 0;
+      }
+      std::int32_t cp = hex4(p + 2);
+      if (cp < 0) {
+        error = StringError::InvalidUnicodeEscape;
+        return 0;
+      }
+      p += 6;
+      if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        error = StringError::LoneSurrogate;
+        return 0;
+      }
       if (cp >= 0xD800 && cp <= 0xDBFF) {
-        if (end - p < 6 || p[0] != '\\' || p[1] != 'u') return StringError::LoneSurrogate;
+        if (end - p < 6 || p[0] != '\\' || p[1] != 'u') {
+          error = StringError::LoneSurrogate;
+          return 0;
+        }
         const std::int32_t lo = hex4(p + 2);
-        if (lo < 0) return StringError::InvalidUnicodeEscape;
-        if (lo < 0xDC00 || lo > 0xDFFF) return StringError::LoneSurrogate;
+        if (lo < 0) {
+          error = StringError::InvalidUnicodeEscape;
+          return 0;
+        }
+        if (lo < 0xDC00 || lo > 0xDFFF) {
+          error = StringError::LoneSurrogate;
+          return 0;
+        }
         cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
         p += 6;
       }
-      append_utf8(out, static_cast<std::uint32_t>(cp));
+      d = put_utf8(d, static_cast<std::uint32_t>(cp));
     }
-    bs = static_cast<const char*>(std::memchr(p, '\\', static_cast<std::size_t>(end - p)));
-    if (bs == nullptr) break;
-  }
-  out.append(p, static_cast<std::size_t>(end - p));
-  return StringError::None;
+    return static_cast<std::size_t>(d - d0);
+  });
+  if (error != StringError::None) out.clear();
+  return error;
 }
 
 bool raw_key_equals(const char* raw, std::string_view name) noexcept {

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "wire/simd_scan.h"
+
 namespace duroxide::wire_detail {
 namespace {
 
@@ -22,64 +24,80 @@ constexpr std::array<char, 256> make_escape_table() {
 }
 constexpr std::array<char, 256> kEscape = make_escape_table();
 
-// True when any of the eight bytes in `w` is < 0x20, '"' or '\\' (SWAR; the classic
-// "has zero byte" / "has byte less than" tests, which are exact as a yes/no answer).
-inline bool word_needs_escape(std::uint64_t w) noexcept {
-  constexpr std::uint64_t ones = 0x0101010101010101ULL;
-  constexpr std::uint64_t highs = 0x8080808080808080ULL;
-  const std::uint64_t below_space = (w - ones * 0x20) & ~w & highs;
-  const std::uint64_t q = w ^ (ones * '"');
-  const std::uint64_t quote = (q - ones) & ~q & highs;
-  const std::uint64_t b = w ^ (ones * '\\');
-  const std::uint64_t backslash = (b - ones) & ~b & highs;
-  return (below_space | quote | backslash) != 0;
+// Writes the escape for `c` at d; returns the new end.
+inline char* write_escape(char* d, unsigned char c, char kind) noexcept {
+  d[0] = '\\';
+  d[1] = kind;
+  if (kind != 'u') return d + 2;
+  constexpr char hex[] = "0123456789abcdef";
+  d[2] = '0';
+  d[3] = '0';
+  d[4] = hex[c >> 4];
+  d[5] = hex[c & 0xF];
+  return d + 6;
 }
 
-inline void append_escape(std::string& out, unsigned char c, char kind) {
-  if (kind != 'u') {
-    const char esc[2] = {'\\', kind};
-    out.append(esc, 2);
-    return;
+// Offset of the first byte of s[from, n) that needs escaping, or n.
+inline std::size_t first_special(const char* s, std::size_t from, std::size_t n) noexcept {
+  std::size_t i = from;
+  if constexpr (kHaveBlockScan) {
+    for (; i + 16 <= n; i += 16) {
+      if (const unsigned m = Block::load(s + i).needs_escape()) return i + first_bit(m);
+    }
   }
-  constexpr char hex[] = "0123456789abcdef";
-  const char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0xF]};
-  out.append(esc, 6);
+  for (; i < n; ++i)
+    if (kEscape[static_cast<unsigned char>(s[i])]) return i;
+  return n;
+}
+
+// Escapes s[0, n) into d (which has room for 6n bytes); returns the new end.
+char* escape_into(char* d, const char* s, std::size_t n) noexcept {
+  const char* p = s;
+  const char* const end = s + n;
+  if constexpr (kHaveBlockScan) {
+    // Output is at most 6x input, so while 16 input bytes remain, 16 bytes fit at d.
+    while (end - p >= 16) {
+      const Block b = Block::load(p);
+      const unsigned m = b.needs_escape();
+      b.store(d);
+      if (m == 0) {
+        p += 16;
+        d += 16;
+        continue;
+      }
+      const unsigned k = first_bit(m);
+      p += k;
+      d += k;
+      const auto c = static_cast<unsigned char>(*p++);
+      d = write_escape(d, c, kEscape[c]);
+    }
+  }
+  for (; p < end; ++p) {
+    const auto c = static_cast<unsigned char>(*p);
+    if (const char kind = kEscape[c]) d = write_escape(d, c, kind);
+    else *d++ = static_cast<char>(c);
+  }
+  return d;
 }
 
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
-  const char* p = s.data();
+  const char* const p = s.data();
   const std::size_t n = s.size();
+  std::size_t i = first_special(p, 0, n);
   out.push_back('"');
-  std::size_t run = 0;  // start of the pending raw run
-  std::size_t i = 0;
-  // Skip clean 8-byte words quickly; inspect a word byte by byte only when it needs an escape.
-  while (i + 8 <= n) {
-    std::uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    if (!word_needs_escape(w)) {
-      i += 8;
-      continue;
-    }
-    for (const std::size_t end = i + 8; i < end; ++i) {
-      const auto c = static_cast<unsigned char>(p[i]);
-      if (const char kind = kEscape[c]) {
-        out.append(p + run, i - run);
-        append_escape(out, c, kind);
-        run = i + 1;
-      }
-    }
+  out.append(p, i);  // the clean prefix: all of a plain string, at memcpy speed
+  // The rest is escaped in bounded chunks written in place (no per-escape append calls).
+  constexpr std::size_t kChunk = 16 * 1024;
+  while (i < n) {
+    const std::size_t len = n - i < kChunk ? n - i : kChunk;
+    const std::size_t old = out.size();
+    out.resize_and_overwrite(old + 6 * len, [&](char* buf, std::size_t) noexcept {
+      return static_cast<std::size_t>(escape_into(buf + old, p + i, len) - buf);
+    });
+    i += len;
   }
-  for (; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(p[i]);
-    if (const char kind = kEscape[c]) {
-      out.append(p + run, i - run);
-      append_escape(out, c, kind);
-      run = i + 1;
-    }
-  }
-  out.append(p + run, n - run);
   out.push_back('"');
 }
 

@@ -22,8 +22,20 @@ bool wrong_type(Ctx& ctx, std::string_view expected, od::json_type found) {
   return ctx.fail(msg);
 }
 
-bool read_key(od::field& f, std::string_view& key, Ctx& ctx) {
-  if (auto e = f.unescaped_key().get(key)) return ctx.fail_json(e);
+bool read_key(od::field& f, std::string_view& key, std::string& storage, Ctx& ctx) {
+  // Stage 1 has checked that the key is a closed string, so these scans stop inside the buffer.
+  const char* const raw = f.key().raw();
+  const char* p = raw;
+  while (*p != '"' && *p != '\\') ++p;
+  if (*p == '"') {
+    key = std::string_view(raw, static_cast<std::size_t>(p - raw));
+    return true;
+  }
+  while (*p != '"') p += (*p == '\\') ? 2 : 1;
+  const StringError se =
+      decode_string_token(std::string_view(raw - 1, static_cast<std::size_t>(p - raw) + 2), storage);
+  if (se != StringError::None) return ctx.fail(std::string(describe(se)) + " in an object key");
+  key = storage;
   return true;
 }
 
@@ -141,11 +153,12 @@ bool skip_unknown(od::value& v, Ctx& ctx, int depth) {
       if (depth >= kMaxUnknownDepth) return ctx.fail("recursion limit exceeded");
       od::object obj;
       if (auto e = v.get_object().get(obj)) return ctx.fail_json(e);
+      std::string key_storage;
       for (auto field_result : obj) {
         od::field field;
         if (auto e = std::move(field_result).get(field)) return ctx.fail_json(e);
         std::string_view key;
-        if (!read_key(field, key, ctx)) return false;
+        if (!read_key(field, key, key_storage, ctx)) return false;
         if (!skip_unknown(field.value(), ctx, depth + 1)) return false;
       }
       return true;

@@ -86,8 +86,11 @@ bool read_carry_forward(od::value& v, std::vector<CarryForwardEvent>& out, Ctx& 
 bool read_config_error_kind(od::value& v, ConfigErrorKind& out, Ctx& ctx);
 // Fully validates a value that no schema field claims, as serde does when it ignores it.
 bool skip_unknown(od::value& v, Ctx& ctx, int depth = 0);
-// Reads an object key, unescaped and validated.
-bool read_key(od::field& f, std::string_view& key, Ctx& ctx);
+// Reads an object key straight from the input: a view into the input when the key has no
+// escapes (the common case), else decoded (and validated) into `storage`. Keys are never
+// unescaped into simdjson's string buffer, so decoding a document twice (decode_event's fallback)
+// cannot overrun it.
+bool read_key(od::field& f, std::string_view& key, std::string& storage, Ctx& ctx);
 
 template <class T>
 struct is_optional : std::false_type {};
@@ -175,11 +178,12 @@ template <class T>
 bool read_struct(od::object& obj, T& out, Ctx& ctx) {
   static_assert(field_count<T> <= 32);
   std::uint32_t seen = 0;
+  std::string key_storage;
   for (auto field_result : obj) {
     od::field field;
     if (auto e = std::move(field_result).get(field)) return ctx.fail_json(e);
     std::string_view key;
-    if (!read_key(field, key, ctx)) return false;
+    if (!read_key(field, key, key_storage, ctx)) return false;
     const int idx = field_index<T>(key);
     if (idx < 0) {
       if (!skip_unknown(field.value(), ctx)) return ctx.at(key);
@@ -213,11 +217,12 @@ template <class Sum>
 bool read_tagged_object(od::object& obj, Sum& out, Ctx& ctx) {
   using Variant = typename Sum::Variant;
   bool have = false;
+  std::string key_storage;
   for (auto field_result : obj) {
     od::field field;
     if (auto e = std::move(field_result).get(field)) return ctx.fail_json(e);
     std::string_view key;
-    if (!read_key(field, key, ctx)) return false;
+    if (!read_key(field, key, key_storage, ctx)) return false;
     if (have) {
       ctx.fail("expected an object with exactly one variant key");
       return ctx.at(key);
