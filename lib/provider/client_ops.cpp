@@ -17,9 +17,10 @@ void PostgresProvider::enqueue_for_orchestrator(WorkItem item, std::optional<Mil
   Params p;
   p.add_int(s.now()).add(routing).add(variant_name(item)).add(encode(item));
   if (delay) p.add_int(ms(*delay)); else p.add_null();
-  p.add(s.orch_channel);
-  s.pool->query(s.st.enqueue_orchestrator, std::move(p), [cb = std::move(cb)](Result<QueryResult> r) mutable {
+  s.add_channel(p, QueueKind::kOrchestrator);
+  s.pool->query(s.st.enqueue_orchestrator, std::move(p), [&s, cb = std::move(cb)](Result<QueryResult> r) mutable {
     if (!r) return cb(std::unexpected(op_error("enqueue_for_orchestrator", r.error())));
+    s.notify_committed(QueueKind::kOrchestrator);
     cb({});
   });
 }

@@ -24,6 +24,12 @@ struct Statements {
   StatementId fetch_work, ack_work, renew_work, abandon_work;
   StatementId renew_sessions, cleanup_sessions;
   StatementId custom_status, kv_value, kv_all, instance_stats;
+  // ProviderAdmin (admin_ops.cpp, prepare_admin_statements).
+  StatementId admin_list_instances, admin_list_by_status, admin_list_executions, admin_latest_execution,
+      admin_instance_info, admin_execution_info, admin_system_metrics, admin_queue_depths, admin_list_children,
+      admin_parent_id, admin_delete_atomic, admin_instance_tree, admin_delete_instance, admin_delete_bulk,
+      admin_prune, admin_prune_bulk;
+  StatementId notify_one, notify_both;
 };
 
 struct PostgresProvider::Impl {
@@ -49,6 +55,18 @@ struct PostgresProvider::Impl {
 
   int64_t now() const;
   void prepare_statements();
+  void prepare_admin_statements();  // admin_ops.cpp
+  // Channel parameter for a writing function: the channel when notifying inside the transaction,
+  // else NULL (the provider notifies after commit through notify_committed).
+  void add_channel(Params& p, QueueKind kind) const {
+    if (options.notify_in_transaction) p.add(kind == QueueKind::kOrchestrator ? orch_channel : worker_channel);
+    else p.add_null();
+  }
+  // A write of `kind` committed: wake local waiters now and, once per loop turn, other processes.
+  void notify_committed(QueueKind kind);
+  void flush_notifications();
+  bool notify_dirty[2] = {false, false};
+  bool notify_scheduled = false;
   void ensure_listener();
 
   // Completes `cb` with `e` on the next loop turn (never inside the caller's call).

@@ -313,17 +313,23 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
   p.add_bool(custom_status.has_value());
   if (custom_status && *custom_status) p.add_binary(**custom_status); else p.add_null();
   p.add(kv_ops.finish()).add(kv_keys.finish()).add(kv_values.finish()).add(kv_times.finish());
-  p.add_bool(is_retry).add(s.orch_channel).add(s.worker_channel);
+  p.add_bool(is_retry);
+  s.add_channel(p, QueueKind::kOrchestrator);
+  s.add_channel(p, QueueKind::kWorker);
+  const bool scheduled_work = !worker_items.empty();
 
   // Parameters 21 (output) and 30 (custom status) are bytea sent in binary form: exact bytes,
   // U+0000 included, no escaping.
   s.pool->query(s.st.ack_orchestration, std::move(p),
-                [&s, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
+                [&s, scheduled_work, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
                   if (!r) {
                     if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
                     return cb(std::unexpected(op_error(kAck, r.error())));
                   }
                   s.ambiguous_acks.erase(token);
+                  // The ack released the instance lock and may have enqueued messages: always notify.
+                  s.notify_committed(QueueKind::kOrchestrator);
+                  if (scheduled_work) s.notify_committed(QueueKind::kWorker);
                   cb({});
                 });
 }
@@ -336,9 +342,11 @@ void PostgresProvider::abandon_orchestration_item(std::string lock_token, std::o
   Params p;
   p.add_int(s.now()).add(lock_token);
   if (delay) p.add_int(ms(*delay)); else p.add_null();
-  p.add_bool(ignore_attempt).add(s.orch_channel);
-  s.pool->query(s.st.abandon_orchestration, std::move(p), [cb = std::move(cb)](Result<QueryResult> r) mutable {
+  p.add_bool(ignore_attempt);
+  s.add_channel(p, QueueKind::kOrchestrator);
+  s.pool->query(s.st.abandon_orchestration, std::move(p), [&s, cb = std::move(cb)](Result<QueryResult> r) mutable {
     if (!r) return cb(std::unexpected(op_error("abandon_orchestration_item", r.error())));
+    s.notify_committed(QueueKind::kOrchestrator);
     cb({});
   });
 }

@@ -80,6 +80,8 @@ void PostgresProvider::Impl::prepare_statements() {
   st.ack_work = fn("dx_ack_work", "SELECT " + q + ".ack_work_item($1, $2, $3, $4, $5, $6, $7)");
   st.renew_work = fn("dx_renew_work", "SELECT " + q + ".renew_work_item_lock($1, $2, $3)");
   st.abandon_work = fn("dx_abandon_work", "SELECT " + q + ".abandon_work_item($1, $2, $3, $4, $5)");
+  st.notify_one = fn("dx_notify_one", "SELECT pg_notify($1, $2)");
+  st.notify_both = fn("dx_notify_both", "SELECT pg_notify($1, $3), pg_notify($2, $3)");
   // The session, status and KV reads are single statements; they need no server-side function.
   st.renew_sessions = fn("dx_renew_sessions",
       "UPDATE " + q + ".sessions SET locked_until = " + q + ".sat_add($1, $3) "
@@ -117,6 +119,31 @@ void PostgresProvider::Impl::prepare_statements() {
       " (SELECT count(*) FROM kv WHERE value IS NOT NULL),"
       " (SELECT coalesce(sum(octet_length(value)), 0) FROM kv WHERE value IS NOT NULL) "
       "FROM cur");
+  prepare_admin_statements();
+}
+
+void PostgresProvider::Impl::notify_committed(QueueKind kind) {
+  if (options.notify_in_transaction || closing) return;
+  notify_dirty[static_cast<int>(kind)] = true;
+  if (notify_scheduled) return;
+  notify_scheduled = true;
+  deferred.post([this] { flush_notifications(); });
+}
+
+void PostgresProvider::Impl::flush_notifications() {
+  notify_scheduled = false;
+  const bool o = notify_dirty[0], w = notify_dirty[1];
+  notify_dirty[0] = notify_dirty[1] = false;
+  if (closing || (!o && !w)) return;
+  // Our own waiters hear it through the listener like everyone else's; one NOTIFY per channel per
+  // loop turn however many writes committed in it. A failure only costs a hint (waiters still
+  // wake at their deadline or wake-up instant), so the result is ignored.
+  const std::string payload = std::to_string(now());
+  if (o && w) {
+    pool->query(st.notify_both, Params().add(orch_channel).add(worker_channel).add(payload), [](Result<QueryResult>) {});
+  } else {
+    pool->query(st.notify_one, Params().add(o ? orch_channel : worker_channel).add(payload), [](Result<QueryResult>) {});
+  }
 }
 
 void PostgresProvider::Impl::ensure_listener() {

@@ -103,9 +103,10 @@ void PostgresProvider::enqueue_for_worker(WorkItem item, Callback<void> cb) {
   p.add_int(static_cast<int64_t>(ae->execution_id)).add_int(static_cast<int64_t>(ae->id));
   if (ae->session_id) p.add(*ae->session_id); else p.add_null();
   if (ae->tag) p.add(*ae->tag); else p.add_null();
-  p.add(s.worker_channel);
-  s.pool->query(s.st.enqueue_worker, std::move(p), [cb = std::move(cb)](Result<QueryResult> r) mutable {
+  s.add_channel(p, QueueKind::kWorker);
+  s.pool->query(s.st.enqueue_worker, std::move(p), [&s, cb = std::move(cb)](Result<QueryResult> r) mutable {
     if (!r) return cb(std::unexpected(op_error("enqueue_for_worker", r.error())));
+    s.notify_committed(QueueKind::kWorker);
     cb({});
   });
 }
@@ -152,14 +153,17 @@ void PostgresProvider::ack_work_item(std::string lock_token, std::optional<WorkI
   p.add_int(s.now()).add(lock_token);
   if (completion) p.add(variant_name(*completion)).add(encode(*completion)).add(routing_instance(*completion));
   else p.add_null().add_null().add_null();
-  p.add_bool(is_retry).add(s.orch_channel);
+  p.add_bool(is_retry);
+  s.add_channel(p, QueueKind::kOrchestrator);
+  const bool completes = completion.has_value();
   s.pool->query(s.st.ack_work, std::move(p),
-                [&s, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
+                [&s, completes, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
                   if (!r) {
                     if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
                     return cb(std::unexpected(op_error("ack_work_item", r.error())));
                   }
                   s.ambiguous_acks.erase(token);
+                  if (completes) s.notify_committed(QueueKind::kOrchestrator);
                   cb({});
                 });
 }
@@ -182,9 +186,11 @@ void PostgresProvider::abandon_work_item(std::string lock_token, std::optional<M
   Params p;
   p.add_int(s.now()).add(lock_token);
   if (delay) p.add_int(ms(*delay)); else p.add_null();
-  p.add_bool(ignore_attempt).add(s.worker_channel);
-  s.pool->query(s.st.abandon_work, std::move(p), [cb = std::move(cb)](Result<QueryResult> r) mutable {
+  p.add_bool(ignore_attempt);
+  s.add_channel(p, QueueKind::kWorker);
+  s.pool->query(s.st.abandon_work, std::move(p), [&s, cb = std::move(cb)](Result<QueryResult> r) mutable {
     if (!r) return cb(std::unexpected(op_error("abandon_work_item", r.error())));
+    s.notify_committed(QueueKind::kWorker);
     cb({});
   });
 }
