@@ -9,7 +9,7 @@
 //    required fields, duplicate fields, malformed JSON, invalid UTF-8 or lone surrogates).
 //
 // Deliberately NOT accepted, although serde would (no Duroxide code writes them; see
-// tests/wire/README in the repository): struct variants written as arrays of field values,
+// lib/wire/README.md): struct variants written as arrays of field values,
 // unit variants written as {"Name":null}, an Event "type" given as an integer variant index, and
 // out-of-range numbers such as 1e400 inside unknown WorkItem keys.
 //

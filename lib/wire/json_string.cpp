@@ -45,12 +45,17 @@ inline char* put_utf8(char* d, std::uint32_t cp) noexcept {
   return d;
 }
 
-// First backslash in [p, end), or end.
+// First backslash in [p, end), or end. Reads whole 16-byte blocks, possibly up to 15 bytes past
+// `end`: the token lies in the decoder's padded buffer, so those bytes are readable.
 inline const char* find_backslash(const char* p, const char* end) noexcept {
   if constexpr (kHaveBlockScan) {
-    for (; end - p >= 16; p += 16) {
-      if (const unsigned m = Block::load(p).backslashes()) return p + first_bit(m);
+    for (; p < end; p += 16) {
+      if (const unsigned m = Block::load(p).backslashes()) {
+        const char* hit = p + first_bit(m);
+        return hit < end ? hit : end;
+      }
     }
+    return end;
   }
   for (; p < end; ++p)
     if (*p == '\\') return p;

@@ -24,6 +24,7 @@ std::string_view describe(StringError e) noexcept;
 
 // `token` is the raw JSON token of a string value as On-Demand reports it: the opening quote,
 // the body, the closing quote, then possibly whitespace. Replaces `out` with the decoded text.
+// Precondition: 16 bytes past the token are readable (true inside simdjson's padded input).
 StringError decode_string_token(std::string_view token, std::string& out);
 
 // Compares a raw (still escaped) object key, given as the pointer just past its opening quote,

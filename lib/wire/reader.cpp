@@ -1,5 +1,7 @@
 #include "wire/reader.h"
 
+#include "wire/simd_scan.h"
+
 namespace duroxide::wire_detail {
 
 std::string_view type_name(od::json_type t) noexcept {
@@ -26,7 +28,19 @@ bool read_key(od::field& f, std::string_view& key, std::string& storage, Ctx& ct
   // Stage 1 has checked that the key is a closed string, so these scans stop inside the buffer.
   const char* const raw = f.key().raw();
   const char* p = raw;
-  while (*p != '"' && *p != '\\') ++p;
+  if constexpr (kHaveBlockScan) {
+    // Keys are short: one 16-byte look usually finds the closing quote. Reading past the key is
+    // safe: at least ':' and a value follow it, and the buffer has 64 bytes of padding.
+    for (;; p += 16) {
+      const Block b = Block::load(p);
+      if (const unsigned m = b.quotes() | b.backslashes()) {
+        p += first_bit(m);
+        break;
+      }
+    }
+  } else {
+    while (*p != '"' && *p != '\\') ++p;
+  }
   if (*p == '"') {
     key = std::string_view(raw, static_cast<std::size_t>(p - raw));
     return true;
@@ -59,25 +73,31 @@ bool read_uint(od::value& v, std::uint64_t max, std::uint64_t& out, Ctx& ctx) {
   od::json_type t;
   if (auto e = v.type().get(t)) return ctx.fail_json(e);
   if (t != od::json_type::number) return wrong_type(ctx, "an unsigned integer", t);
-  std::string_view tok = v.raw_json_token();
-  while (!tok.empty() && (tok.back() == ' ' || tok.back() == '\t' || tok.back() == '\n' ||
-                          tok.back() == '\r'))
-    tok.remove_suffix(1);
-  if (tok.empty()) return ctx.fail("invalid number");
-  if (tok.front() == '-') return ctx.fail("invalid value: negative number, expected an unsigned integer");
-  if (tok.find_first_of(".eE") != std::string_view::npos)
-    return ctx.fail("invalid type: floating-point number, expected an unsigned integer");
-  if (tok.size() > 1 && tok.front() == '0') return ctx.fail("invalid number: leading zero");
+  const std::string_view tok = v.raw_json_token();
+  const char* p = tok.data();
+  const char* const end = p + tok.size();
+  if (p == end) return ctx.fail("invalid number");
+  if (*p == '-') return ctx.fail("invalid value: negative number, expected an unsigned integer");
+  const char* const first = p;
   std::uint64_t value = 0;
-  for (const char c : tok) {
-    if (c < '0' || c > '9') return ctx.fail("invalid number");
-    const auto digit = static_cast<std::uint64_t>(c - '0');
+  for (; p != end && *p >= '0' && *p <= '9'; ++p) {
+    const auto digit = static_cast<std::uint64_t>(*p - '0');
     if (value > (max - digit) / 10) {
       return ctx.fail(max == UINT32_MAX ? "integer out of range for u32"
                                         : "integer out of range for u64");
     }
     value = value * 10 + digit;
   }
+  // The token runs to the next structural character, so only whitespace may follow the digits.
+  const char* rest = p;
+  while (rest != end && (*rest == ' ' || *rest == '\t' || *rest == '\n' || *rest == '\r')) ++rest;
+  if (rest != end) {
+    if (*p == '.' || *p == 'e' || *p == 'E')
+      return ctx.fail("invalid type: floating-point number, expected an unsigned integer");
+    return ctx.fail("invalid number");
+  }
+  if (p == first) return ctx.fail("invalid number");
+  if (*first == '0' && p - first > 1) return ctx.fail("invalid number: leading zero");
   out = value;
   return true;
 }

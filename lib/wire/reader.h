@@ -18,6 +18,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -100,12 +101,17 @@ struct is_optional<std::optional<T>> : std::true_type {};
 template <class T>
 bool read_value(od::value& v, T& out, Ctx& ctx);
 
+// Equality of a key with a (compile-time) field name; inlined, size compared first.
+[[gnu::always_inline]] inline bool same_name(std::string_view key, std::string_view name) noexcept {
+  return key.size() == name.size() && std::memcmp(key.data(), name.data(), name.size()) == 0;
+}
+
 // Calls f(std::integral_constant<size_t, I>) for the alternative of `Variant` whose wire name is
 // `name`; returns false when no alternative has that name.
 template <class Variant, class F>
 bool with_alternative_named(std::string_view name, F&& f) {
   return [&]<std::size_t... I>(std::index_sequence<I...>) {
-    return ((Schema<std::variant_alternative_t<I, Variant>>::name == name
+    return ((same_name(name, Schema<std::variant_alternative_t<I, Variant>>::name)
                  ? (f(std::integral_constant<std::size_t, I>{}), true)
                  : false) ||
             ...);
@@ -132,7 +138,7 @@ int field_index(std::string_view key) noexcept {
   std::apply(
       [&](const auto&... field) {
         int i = 0;
-        static_cast<void>(((field.name == key ? (found = i, true) : (++i, false)) || ...));
+        static_cast<void>(((same_name(key, field.name) ? (found = i, true) : (++i, false)) || ...));
       },
       Schema<T>::fields);
   return found;

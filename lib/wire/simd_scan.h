@@ -25,6 +25,10 @@ struct Block {
   unsigned backslashes() const noexcept {
     return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
   }
+  // Bit i set when byte i is a double quote.
+  unsigned quotes() const noexcept {
+    return static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"'))));
+  }
   // Bit i set when byte i must be escaped in JSON output: '"', '\\' or below 0x20.
   unsigned needs_escape() const noexcept {
     const __m128i quote = _mm_cmpeq_epi8(v, _mm_set1_epi8('"'));
