@@ -110,10 +110,7 @@ TEST_CASE("instance_locking::test_invalid_lock_token_rejection") {
   auto held = require_some(FO(s));
   CHECK(held.item.instance == "A");
 
-  AckArgs a;
-  a.delta.push_back(started_event("A"));
-  a.metadata = meta();
-  auto ack = AO(s, "invalid-token", 1, std::move(a));
+  auto ack = AO(s, "invalid-token", 1);
   REQUIRE_FALSE(ack);
   // Error text of cross-cutting rule 21 (case-sensitive).
   CHECK_MESSAGE((ack.error().message.find("Invalid lock token") != std::string::npos ||

@@ -84,7 +84,6 @@ TEST_CASE("lock_expiration::test_lock_expires_after_timeout" * doctest::test_sui
 
   AckArgs a;
   a.delta.push_back(started_event("A"));
-  a.metadata = meta();
   auto stale = AO(s, first.lock_token, 1, std::move(a));
   CHECK_FALSE(stale);
 }
@@ -109,8 +108,7 @@ TEST_CASE("lock_expiration::test_lock_renewal_on_ack") {
   REQUIRE(EO(s, start_item("A")));
   require_none(FO(s, kLockTimeout));
   AckArgs a;
-  a.delta.push_back(started_event("A"));
-  a.metadata = meta();
+  a.delta.push_back(started_event("A"));  // default metadata
   require_ok(AO(s, held.lock_token, 1, std::move(a)));
   // The message that arrived during the lock is available right after the ack.
   auto next = require_some(FO(s, kLockTimeout));
