@@ -1,5 +1,7 @@
 #include "pool/connection.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -37,10 +39,77 @@ Connection::Connection(uv_loop_t* loop, ConnectionOwner& owner,
   open_handles_ = 1;
 }
 
+namespace {
+
+// A single host name that libpq would resolve with a blocking getaddrinfo inside
+// PQconnectStartParams. IP literals, socket directories and host lists are left to libpq.
+bool needs_resolution(const ConnInfo& info) {
+  const std::string* host = info.get("host");
+  const std::string* hostaddr = info.get("hostaddr");
+  if (!host || host->empty() || (hostaddr && !hostaddr->empty())) return false;
+  if ((*host)[0] == '/' || (*host)[0] == '@' || host->find(',') != std::string::npos) return false;
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host->c_str(), buf) != 1 && inet_pton(AF_INET6, host->c_str(), buf) != 1;
+}
+
+}  // namespace
+
 void Connection::connect(const ConnInfo& info) {
   describe_ = info.describe();
   secrets_ = info;
   state_ = State::kConnecting;
+  if (needs_resolution(info)) {
+    // Resolve on libuv's thread pool so the loop never blocks on DNS; the connect timeout covers it.
+    uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
+    dns_pending_ = true;
+    ++open_handles_;
+    dns_.data = this;
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    const int rc = uv_getaddrinfo(loop_, &dns_, [](uv_getaddrinfo_t* req, int status, addrinfo* res) {
+      static_cast<Connection*>(req->data)->on_resolved(status, res);
+    }, info.get("host")->c_str(), nullptr, &hints);
+    if (rc != 0) {
+      dns_pending_ = false;
+      --open_handles_;
+      deferred_failure_ = true;
+      deferred_error_ = retryable_error("connect", describe_ + ": cannot resolve host: " + uv_strerror(rc));
+      uv_timer_start(&timer_, timer_cb, 0, 0);
+    }
+    return;
+  }
+  start_libpq(info);
+}
+
+void Connection::on_resolved(int status, addrinfo* res) {
+  dns_pending_ = false;
+  --open_handles_;
+  std::string addr;
+  if (status == 0) {
+    char buf[INET6_ADDRSTRLEN] = {0};
+    for (addrinfo* a = res; a && addr.empty(); a = a->ai_next) {
+      if (a->ai_family == AF_INET)
+        uv_ip4_name(reinterpret_cast<sockaddr_in*>(a->ai_addr), buf, sizeof buf), addr = buf;
+      else if (a->ai_family == AF_INET6)
+        uv_ip6_name(reinterpret_cast<sockaddr_in6*>(a->ai_addr), buf, sizeof buf), addr = buf;
+    }
+  }
+  uv_freeaddrinfo(res);
+  if (state_ == State::kClosing) return maybe_closed();
+  if (state_ != State::kConnecting) return;
+  if (addr.empty()) {
+    fail(retryable_error("connect", describe_ + ": cannot resolve host: " +
+                                        (status == 0 ? std::string("no address") : uv_strerror(status))));
+    return;
+  }
+  // libpq connects to hostaddr and still uses host for TLS verification and messages.
+  ConnInfo resolved = secrets_;
+  resolved.set("hostaddr", addr);
+  start_libpq(resolved);
+}
+
+void Connection::start_libpq(const ConnInfo& info) {
   ConnInfo::Arrays a = info.arrays();
   conn_ = PQconnectStartParams(a.keys.data(), a.values.data(), 0);
   if (conn_) {
@@ -54,7 +123,9 @@ void Connection::connect(const ConnInfo& info) {
     uv_timer_start(&timer_, timer_cb, 0, 0);
     return;
   }
-  uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
+  // After a resolution the timer already runs: the timeout covers DNS and connect together.
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)))
+    uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
   connect_status_ = PGRES_POLLING_WRITING;
   watch(UV_WRITABLE);
 }
@@ -369,6 +440,7 @@ void Connection::close(const ProviderError& why) {
     PQfinish(conn_);
     conn_ = nullptr;
   }
+  if (dns_pending_) uv_cancel(reinterpret_cast<uv_req_t*>(&dns_));  // its callback still runs
   if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&timer_)))
     uv_close(reinterpret_cast<uv_handle_t*>(&timer_), timer_close_cb);
 }

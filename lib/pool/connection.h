@@ -98,6 +98,8 @@ class Connection {
   };
 
   void watch(int events);
+  void start_libpq(const ConnInfo& info);
+  void on_resolved(int status, addrinfo* res);
   void on_poll(int status, int events);
   void continue_connect();
   void on_connected();
@@ -143,6 +145,8 @@ class Connection {
   bool script_error_ = false;
   uint64_t next_id_ = 1;
   bool deferred_failure_ = false;
+  uv_getaddrinfo_t dns_{};
+  bool dns_pending_ = false;  // counted in open_handles_ until its callback ran
   ProviderError deferred_error_;
 };
 

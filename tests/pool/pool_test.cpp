@@ -314,6 +314,34 @@ TEST_CASE("unreachable server: clear retryable error within the connect timeout"
   uv_close(reinterpret_cast<uv_handle_t*>(&mute), nullptr);
 }
 
+TEST_CASE("host names are resolved off the loop thread; unknown names fail clearly") {
+  LoopFixture f;
+  std::string url = database_url();
+  const size_t at = url.find('@');
+  const size_t port_colon = url.find(':', at);
+  REQUIRE(port_colon != std::string::npos);
+  SUBCASE("localhost") {
+    auto o = pool_options();
+    o.conninfo = url.substr(0, at + 1) + "localhost" + url.substr(port_colon);
+    auto pool = make_pool(f, o);
+    auto r = run(f, *pool, "SELECT inet_server_addr() IS NOT NULL");
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+    close_pool(f, pool);
+  }
+  SUBCASE("unresolvable") {
+    auto o = pool_options();
+    o.connect_timeout = std::chrono::milliseconds(3000);
+    o.conninfo = url.substr(0, at + 1) + "no-such-host.invalid" + url.substr(port_colon);
+    auto pool = make_pool(f, o);
+    auto r = run(f, *pool, "SELECT 1");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().retryable);
+    CHECK(r.error().message.find("no-such-host.invalid") != std::string::npos);
+    MESSAGE(r.error().to_string());
+    close_pool(f, pool);
+  }
+}
+
 TEST_CASE("wrong password: permanent authentication error without the password") {
   LoopFixture f;
   std::string url = database_url();
