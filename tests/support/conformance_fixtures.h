@@ -143,4 +143,89 @@ inline void create_instance(Store& s, const std::string& instance) {
     CHECK_MESSAGE((result).error().message.find(needle) != std::string::npos, (result).error().to_string()); \
   } while (0)
 
+// ---- management capability (mgmt.x of conformance.md §1) ----
+
+// The ProviderAdmin of a store (REQUIREs that the provider has one).
+inline ProviderAdmin& admin_of(Store& s) {
+  ProviderAdmin* a = s->as_management_capability();
+  REQUIRE_MESSAGE(a != nullptr, "the provider has no management capability (ProviderAdmin)");
+  return *a;
+}
+
+// Runs any ProviderAdmin operation to completion:
+//   auto r = ADMIN<InstanceTree>(s, [&](ProviderAdmin& a, auto cb) { a.get_instance_tree("x", std::move(cb)); });
+template <class T, class Start>
+Result<T> ADMIN(Store& s, Start&& start) {
+  ProviderAdmin& a = admin_of(s);
+  return await<T>(s.loop(), [&](auto cb) { start(a, std::move(cb)); });
+}
+
+namespace mgmt {
+inline Result<std::vector<std::string>> list_instances(Store& s) {
+  return ADMIN<std::vector<std::string>>(s, [&](ProviderAdmin& a, auto cb) { a.list_instances(std::move(cb)); });
+}
+inline Result<std::vector<std::string>> list_instances_by_status(Store& s, const std::string& status) {
+  return ADMIN<std::vector<std::string>>(s, [&](ProviderAdmin& a, auto cb) { a.list_instances_by_status(status, std::move(cb)); });
+}
+inline Result<std::vector<uint64_t>> list_executions(Store& s, const std::string& inst) {
+  return ADMIN<std::vector<uint64_t>>(s, [&](ProviderAdmin& a, auto cb) { a.list_executions(inst, std::move(cb)); });
+}
+inline Result<uint64_t> latest_execution_id(Store& s, const std::string& inst) {
+  return ADMIN<uint64_t>(s, [&](ProviderAdmin& a, auto cb) { a.latest_execution_id(inst, std::move(cb)); });
+}
+inline Result<InstanceInfo> get_instance_info(Store& s, const std::string& inst) {
+  return ADMIN<InstanceInfo>(s, [&](ProviderAdmin& a, auto cb) { a.get_instance_info(inst, std::move(cb)); });
+}
+inline Result<ExecutionInfo> get_execution_info(Store& s, const std::string& inst, uint64_t execution_id) {
+  return ADMIN<ExecutionInfo>(s, [&](ProviderAdmin& a, auto cb) { a.get_execution_info(inst, execution_id, std::move(cb)); });
+}
+inline Result<SystemMetrics> get_system_metrics(Store& s) {
+  return ADMIN<SystemMetrics>(s, [&](ProviderAdmin& a, auto cb) { a.get_system_metrics(std::move(cb)); });
+}
+inline Result<QueueDepths> get_queue_depths(Store& s) {
+  return ADMIN<QueueDepths>(s, [&](ProviderAdmin& a, auto cb) { a.get_queue_depths(std::move(cb)); });
+}
+inline Result<std::vector<std::string>> list_children(Store& s, const std::string& inst) {
+  return ADMIN<std::vector<std::string>>(s, [&](ProviderAdmin& a, auto cb) { a.list_children(inst, std::move(cb)); });
+}
+inline Result<std::optional<std::string>> get_parent_id(Store& s, const std::string& inst) {
+  return ADMIN<std::optional<std::string>>(s, [&](ProviderAdmin& a, auto cb) { a.get_parent_id(inst, std::move(cb)); });
+}
+inline Result<InstanceTree> get_instance_tree(Store& s, const std::string& root) {
+  return ADMIN<InstanceTree>(s, [&](ProviderAdmin& a, auto cb) { a.get_instance_tree(root, std::move(cb)); });
+}
+inline Result<DeleteInstanceResult> delete_instance(Store& s, const std::string& inst, bool force) {
+  return ADMIN<DeleteInstanceResult>(s, [&](ProviderAdmin& a, auto cb) { a.delete_instance(inst, force, std::move(cb)); });
+}
+inline Result<DeleteInstanceResult> delete_instances_atomic(Store& s, std::vector<std::string> ids, bool force) {
+  return ADMIN<DeleteInstanceResult>(s, [&](ProviderAdmin& a, auto cb) {
+    a.delete_instances_atomic(std::move(ids), force, std::move(cb));
+  });
+}
+inline Result<DeleteInstanceResult> delete_instance_bulk(Store& s, InstanceFilter filter) {
+  return ADMIN<DeleteInstanceResult>(s, [&](ProviderAdmin& a, auto cb) { a.delete_instance_bulk(std::move(filter), std::move(cb)); });
+}
+inline Result<PruneResult> prune_executions(Store& s, const std::string& inst, PruneOptions options) {
+  return ADMIN<PruneResult>(s, [&](ProviderAdmin& a, auto cb) { a.prune_executions(inst, options, std::move(cb)); });
+}
+inline Result<PruneResult> prune_executions_bulk(Store& s, InstanceFilter filter, PruneOptions options) {
+  return ADMIN<PruneResult>(s, [&](ProviderAdmin& a, auto cb) {
+    a.prune_executions_bulk(std::move(filter), options, std::move(cb));
+  });
+}
+// Whether get_instance_info succeeds (the instance exists).
+inline bool exists(Store& s, const std::string& inst) { return mgmt::get_instance_info(s, inst).has_value(); }
+}  // namespace mgmt
+
+// Case-insensitive substring test for error-text assertions (conformance.md §4 rule 21).
+inline bool contains_ci(std::string_view hay, std::string_view needle) {
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+  };
+  return lower(hay).find(lower(needle)) != std::string::npos;
+}
+
 }  // namespace duroxide::test
