@@ -65,9 +65,14 @@ struct Ctx {
     return false;
   }
   bool at_index(std::size_t i) {
-    std::string p = "[" + std::to_string(i) + "]";
+    // Built with append: GCC 12 -O3 reports a bogus -Wrestrict for "[" + std::to_string(i).
+    std::string p;
+    p.push_back('[');
+    p.append(std::to_string(i));
+    p.push_back(']');
     if (!path.empty() && path.front() != '[') p.push_back('.');
-    path = p + path;
+    p.append(path);
+    path = std::move(p);
     return false;
   }
   std::string full_message() const {
