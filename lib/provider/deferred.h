@@ -22,10 +22,12 @@ class Deferred {
 
  private:
   void run();
+  uv_loop_t* loop_;
   uv_timer_t timer_;
   std::vector<std::move_only_function<void()>> queue_;
   std::move_only_function<void()> on_closed_;
   bool open_ = true;
+  bool closed_ = false;  // the timer is closed: post() falls back to one-shot timers
 };
 
 }  // namespace duroxide::pg

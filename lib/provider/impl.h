@@ -52,6 +52,8 @@ struct PostgresProvider::Impl {
   // the token asks the database whether it had committed (contract §5.2, ambiguous commit).
   std::unordered_set<std::string> ambiguous_acks;
   bool closing = false;
+  bool closed = false;  // close() has completed
+  std::vector<std::move_only_function<void()>> close_waiters;  // later close() calls during close
 
   int64_t now() const;
   void prepare_statements();

@@ -240,13 +240,23 @@ std::string_view PostgresProvider::version() const { return "0.1.0"; }
 
 void PostgresProvider::close(std::move_only_function<void()> done) {
   Impl& s = *impl_;
-  if (s.closing) return;
+  if (s.closing) {
+    // A later close() completes when the first one has (on a later loop turn if it already has).
+    if (s.closed) s.deferred.post(std::move(done));
+    else s.close_waiters.push_back(std::move(done));
+    return;
+  }
   s.closing = true;
   auto finish = std::make_shared<std::move_only_function<void()>>(std::move(done));
   s.polls.close([&s, finish] {
     auto after_listener = [&s, finish] {
       s.pool->close([&s, finish] {
-        s.deferred.close([finish] { (*finish)(); });
+        s.deferred.close([&s, finish] {
+          s.closed = true;
+          auto waiters = std::move(s.close_waiters);
+          (*finish)();  // may destroy the provider: `waiters` is local
+          for (auto& w : waiters) w();
+        });
       });
     };
     if (s.listener) s.listener->close(std::move(after_listener));
