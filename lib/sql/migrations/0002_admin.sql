@@ -10,7 +10,8 @@
 -- LOCK ORDER (extends 0001's): a deletion takes, for every listed instance in ascending key
 -- order, the transaction-scoped advisory key that fetch_orchestration_item try-locks before
 -- claiming an instance (so a deletion waits for an in-flight claim to commit and a fetch skips an
--- instance being deleted, never the reverse), then the instance-lock rows, then the instance rows,
+-- instance being deleted, never the reverse; only for sets of at most 64 ids, see
+-- delete_instances_atomic), then the instance-lock rows, then the instance rows,
 -- then deletes history / executions / queue rows / KV. An ack holding an instance-lock row makes
 -- the deletion wait; once the deletion commits, the ack finds its token gone (QD001): that is the
 -- zombie prevention of §8. Prune locks the instance row, then deletes history and executions of
@@ -83,11 +84,16 @@ BEGIN
 
     -- 2. Serialise with in-flight fetch claims and overlapping deletions (ascending key order
     --    everywhere, so two deletions cannot deadlock), then lock the instance-lock rows and the
-    --    instance rows.
-    PERFORM pg_advisory_xact_lock(k.key)
-       FROM (SELECT DISTINCT hashtextextended(u.id, __SCHEMA__.advisory_seed()) AS key
-               FROM unnest(v_ids) AS u(id)
-              ORDER BY 1) k;
+    --    instance rows. Advisory locks occupy the shared lock table (max_locks_per_transaction
+    --    slots per connection), so large sets (bulk deletion) skip them and rely on the row locks
+    --    alone: a deletion racing an in-flight fetch of the same instance may then end with a
+    --    deadlock error (40P01, retryable) instead of waiting for it.
+    IF cardinality(v_ids) <= 64 THEN
+        PERFORM pg_advisory_xact_lock(k.key)
+           FROM (SELECT DISTINCT hashtextextended(u.id, __SCHEMA__.advisory_seed()) AS key
+                   FROM unnest(v_ids) AS u(id)
+                  ORDER BY 1) k;
+    END IF;
     PERFORM 1
        FROM __SCHEMA__.instance_locks l
       WHERE l.instance_id = ANY (v_ids)
