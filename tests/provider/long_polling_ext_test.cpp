@@ -499,6 +499,12 @@ TEST_CASE("long_polling_ext::test_long_poll_close_completes_waiters") {
   REQUIRE_FALSE(after.r());
   CHECK_FALSE(after.r().error().retryable);
   CHECK(f.run_until([&] { return closed; }, 5s));
+  // Also once close has completed: the operation still completes, with a permanent error.
+  Pending<void> after_closed;
+  s->enqueue_for_worker(tagged("late", 1, std::nullopt), after_closed.cb());
+  REQUIRE(f.run_until([&] { return after_closed.done(); }, 1s));
+  REQUIRE_FALSE(after_closed.r());
+  CHECK_FALSE(after_closed.r().error().retryable);
 }
 
 TEST_CASE("long_polling_ext::test_long_poll_survives_listener_loss") {
