@@ -37,7 +37,23 @@ class LoopFixture {
     wake.data = &expired;
     uv_timer_start(&wake, [](uv_timer_t* t) { *static_cast<bool*>(t->data) = true; },
                    static_cast<uint64_t>(deadline.count()), 0);
+    // libuv runs due timers at the start of a UV_RUN_ONCE iteration and then blocks in poll until
+    // the next event. A completion delivered from a timer (the provider's deferred callbacks,
+    // time-based wake-ups) would leave this loop blocked until an unrelated event or the deadline:
+    // check the condition just before every poll and stop the iteration instead of blocking.
+    struct Stop {
+      const std::function<bool()>* done;
+      const bool* expired;
+    } stop{&done, &expired};
+    uv_prepare_t before_poll;
+    uv_prepare_init(&loop, &before_poll);
+    before_poll.data = &stop;
+    uv_prepare_start(&before_poll, [](uv_prepare_t* p) {
+      const auto* st = static_cast<const Stop*>(p->data);
+      if (*st->expired || (*st->done)()) uv_stop(p->loop);
+    });
     while (!done() && !expired) uv_run(&loop, UV_RUN_ONCE);
+    uv_close(reinterpret_cast<uv_handle_t*>(&before_poll), nullptr);
     uv_close(reinterpret_cast<uv_handle_t*>(&wake), nullptr);
     uv_run(&loop, UV_RUN_NOWAIT);
     return done();
