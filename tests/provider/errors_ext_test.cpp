@@ -271,7 +271,7 @@ TEST_CASE("errors_ext::test_connection_loss_is_retryable_and_recovers") {
   LoopFixture f;
   Store s = create_provider(f);
   create_instance(s, "A");
-  CHECK(s.terminate_backends("query") > 0);
+  CHECK(s.terminate_backends_and_wait("query") > 0);
   auto first = FO(s);
   CHECK_MESSAGE((first || first.error().retryable), err_text(first));
   auto second = FO(s);

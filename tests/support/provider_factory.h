@@ -196,6 +196,14 @@ class Store {
                    pg::Params().add(app_name_ + ":" + which));
   }
   void set_app_name(std::string app) { app_name_ = std::move(app); }
+  // Like terminate_backends, but returns only once the server processes have actually exited
+  // (pg_terminate_backend merely signals them; a test that acts right after it races their exit).
+  // Returns how many exited within the wait.
+  int64_t terminate_backends_and_wait(const std::string& which, int64_t wait_ms = 5000) {
+    return sql_int("SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, $2)) FROM pg_stat_activity "
+                   "WHERE application_name = $1",
+                   pg::Params().add(app_name_ + ":" + which).add_int(wait_ms));
+  }
 
   // A second provider object on the same schema ("another process"); it does not drop the schema.
   Store open_same_store(PostgresProviderOptions options = {}) {
