@@ -4,13 +4,26 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Sums the doctest "test cases" lines of the conformance executables in a meson test log.
+conformance_summary() {
+  local log="$1/meson-logs/testlog.txt"
+  [ -f "$log" ] || return 0
+  awk '/^==================================== [0-9]+\/[0-9]+ =+/ {name=""}
+       /^test:/ {name=$NF}
+       /\[doctest\] test cases:/ && name ~ /conformance_/ {
+         for (i = 1; i <= NF; i++) { if ($i == "passed") p += $(i-1); if ($i == "failed") f += $(i-1) }
+         n++ }
+       END { if (n) printf "conformance: %d modules, %d test cases passed, %d failed\n", n, p, f }' "$log"
+}
+
 echo "== tests (build/)"
 meson test -C build --print-errorlogs --num-processes 2
+conformance_summary build
 
 if [ "${DUROXIDE_SKIP_SANITIZERS:-0}" != 1 ] && [ -f build-asan/build.ninja ]; then
   echo "== tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/)"
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
   export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-    --no-suite slow
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+  conformance_summary build-asan
 fi
