@@ -85,20 +85,6 @@ void add_cutoff(Params& p, const std::optional<uint64_t>& t) {
   else p.add_int(fits_int64(*t) ? static_cast<int64_t>(*t) : INT64_MAX);
 }
 
-// History rows (execution_id, event_id, event_data); an unreadable event fails the read
-// permanently (contract §8: never an empty or partial list).
-Result<std::vector<Event>> decode_history(Impl& s, std::string_view op, const QueryResult& r) {
-  std::vector<Event> out;
-  out.reserve(static_cast<size_t>(r.rows()));
-  for (int i = 0; i < r.rows(); ++i) {
-    Result<Event> e = s.decoder.decode_event(r.get(i, 2));
-    if (!e)
-      return fail(permanent_error(std::string(op), "stored event " + std::string(r.get(i, 1)) + " of execution " +
-                                                       std::string(r.get(i, 0)) + " is unreadable: " + e.error().message));
-    out.push_back(std::move(*e));
-  }
-  return out;
-}
 
 }  // namespace
 

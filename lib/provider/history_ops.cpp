@@ -4,9 +4,7 @@
 #include "provider/pg_text.h"
 
 namespace duroxide::pg {
-namespace {
 
-// Decodes history rows (event_data in column 2); any unreadable event fails the read permanently.
 Result<std::vector<Event>> decode_history(PostgresProvider::Impl& s, std::string_view op, const QueryResult& r) {
   std::vector<Event> out;
   out.reserve(static_cast<size_t>(r.rows()));
@@ -19,8 +17,6 @@ Result<std::vector<Event>> decode_history(PostgresProvider::Impl& s, std::string
   }
   return out;
 }
-
-}  // namespace
 
 void PostgresProvider::read(std::string instance, Callback<std::vector<Event>> cb) {
   Impl& s = *impl_;

@@ -94,6 +94,9 @@ ProviderError invalid_argument(std::string_view op, std::string_view what);
 bool fits_int64(uint64_t v);
 // A random UUIDv4 from OpenSSL's CSPRNG.
 std::string new_lock_token();
+// Decodes history rows (execution_id, event_id, event_data); an unreadable event fails the read
+// permanently (contract §5.5, §8: never an empty or partial list).
+Result<std::vector<Event>> decode_history(PostgresProvider::Impl& s, std::string_view op, const QueryResult& r);
 // Milliseconds clamped to >= 0 (contract §2.2: a negative duration counts as zero).
 inline int64_t ms(Millis d) { return d.count() < 0 ? 0 : d.count(); }
 
