@@ -207,6 +207,9 @@ void Pool::pump() {
     if (!reserved && least && slots_.size() >= max_size_) least->reserved = true;
     break;
   }
+  // A reservation exists only for a waiting lease; once none waits, every connection takes queries.
+  if (lease_waiters_.empty())
+    for (Slot& s : slots_) s.reserved = false;
   while (!query_waiters_.empty()) {
     Slot* s = pick_for_query();
     if (!s) break;
