@@ -259,17 +259,11 @@ void Pool::spawn() {
 void Pool::start_connect(Connection* c, Result<std::string> password) {
   if (c->state() != Connection::State::kIdle) return;  // closed while the credential was fetched
   if (!password) {
+    // A credential that could not be obtained is a failed connect attempt like any other.
     ProviderError e = password.error();
     e.operation = "connect";
     e.message = "credential: " + e.message;
-    --connecting_;
-    c->close(e);  // owner learns through connection_closed; report failure now
-    backoff_.record_failure();
-    next_spawn_at_ = uv_now(loop_) + static_cast<uint64_t>(backoff_.next_delay(rng_()).count());
-    bool usable = false;
-    for (const Slot& s : slots_)
-      if (s.conn != c && s.conn->state() == Connection::State::kReady) usable = true;
-    if (!usable && connecting_ == 0) fail_waiters(e);
+    connection_failed(*c, e);
     return;
   }
   if (options_.credential) {
