@@ -32,6 +32,15 @@ struct Statements {
   StatementId notify_one, notify_both;
 };
 
+struct PostgresProvider::PoolSetup {
+  std::string conninfo;          // never printed
+  CredentialSource credential;   // Entra mode: the current access token for each new connection
+  bool token_auth = false;       // authentication failures are retryable (rotating token)
+  // Stops background work tied to the provider (the Entra refresher); run first by close(), which
+  // continues once `done` is called.
+  std::move_only_function<void(std::move_only_function<void()> done)> shutdown;
+};
+
 struct PostgresProvider::Impl {
   Impl(uv_loop_t* loop, std::string schema, PostgresProviderOptions options, std::unique_ptr<Pool> pool);
 
@@ -41,7 +50,7 @@ struct PostgresProvider::Impl {
   std::string orch_channel;    // notification channels derived from the schema (contract §6.4)
   std::string worker_channel;
   PostgresProviderOptions options;
-  std::string options_conninfo;  // for the listening connection; never printed
+  PoolSetup setup;  // also configures the listening connection
   std::unique_ptr<Pool> pool;
   std::unique_ptr<Listener> listener;
   Statements st;

@@ -149,7 +149,9 @@ void PostgresProvider::Impl::flush_notifications() {
 void PostgresProvider::Impl::ensure_listener() {
   if (listener || closing) return;
   PoolOptions lo;
-  lo.conninfo = options_conninfo;
+  lo.conninfo = setup.conninfo;
+  lo.credential = setup.credential;
+  lo.token_auth = setup.token_auth;
   lo.application_name = options.application_name;
   lo.connect_timeout = options.connect_timeout;
   lo.statement_timeout = Millis(0);
@@ -176,8 +178,17 @@ void PostgresProvider::create(uv_loop_t* loop, std::string database_url, Postgre
 
 void PostgresProvider::create_with_schema(uv_loop_t* loop, std::string database_url, std::string schema,
                                           PostgresProviderOptions options, CreateCallback cb) {
+  PoolSetup setup;
+  setup.conninfo = std::move(database_url);
+  create_from(loop, std::move(setup), std::move(schema), std::move(options), std::move(cb));
+}
+
+void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string schema,
+                                   PostgresProviderOptions options, CreateCallback cb) {
   PoolOptions po;
-  po.conninfo = database_url;
+  po.conninfo = setup.conninfo;
+  po.credential = setup.credential;
+  po.token_auth = setup.token_auth;
   po.max_size = options.pool_max;
   po.pipeline_depth = options.pipeline_depth;
   po.connect_timeout = options.connect_timeout;
@@ -192,23 +203,28 @@ void PostgresProvider::create_with_schema(uv_loop_t* loop, std::string database_
       uv_timer_t timer;
       CreateCallback cb;
       ProviderError error;
+      PoolSetup setup;
     };
-    auto* p = new Pending{{}, std::move(cb), pool.error()};
+    auto* p = new Pending{{}, std::move(cb), pool.error(), std::move(setup)};
     uv_timer_init(loop, &p->timer);
     p->timer.data = p;
     uv_timer_start(&p->timer, [](uv_timer_t* t) {
       uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) {
         auto* pending = static_cast<Pending*>(h->data);
-        auto callback = std::move(pending->cb);
-        ProviderError e = std::move(pending->error);
-        delete pending;
-        callback(std::unexpected(std::move(e)));
+        auto report = [pending] {
+          auto callback = std::move(pending->cb);
+          ProviderError e = std::move(pending->error);
+          delete pending;
+          callback(std::unexpected(std::move(e)));
+        };
+        if (pending->setup.shutdown) pending->setup.shutdown(std::move(report));
+        else report();
       });
     }, 0, 0);
     return;
   }
   auto impl = std::make_unique<Impl>(loop, schema, std::move(options), std::move(*pool));
-  impl->options_conninfo = std::move(database_url);
+  impl->setup = std::move(setup);
   Impl* raw = impl.get();
   const int64_t now = raw->now();
   migrate_schema(*raw->pool, schema, now,
@@ -218,12 +234,16 @@ void PostgresProvider::create_with_schema(uv_loop_t* loop, std::string database_
                      Impl* dying = impl.get();
                      auto shared_cb = std::make_shared<CreateCallback>(std::move(cb));
                      ProviderError e = r.error();
-                     dying->pool->close([impl = std::move(impl), shared_cb, e]() mutable {
-                       impl->deferred.close([impl = std::move(impl), shared_cb, e]() mutable {
-                         auto keep = std::move(impl);
-                         (*shared_cb)(std::unexpected(e));
+                     auto teardown = [dying, impl = std::move(impl), shared_cb, e]() mutable {
+                       dying->pool->close([impl = std::move(impl), shared_cb, e]() mutable {
+                         impl->deferred.close([impl = std::move(impl), shared_cb, e]() mutable {
+                           auto keep = std::move(impl);
+                           (*shared_cb)(std::unexpected(e));
+                         });
                        });
-                     });
+                     };
+                     if (dying->setup.shutdown) dying->setup.shutdown(std::move(teardown));
+                     else teardown();
                      return;
                    }
                    cb(std::unique_ptr<PostgresProvider>(new PostgresProvider(std::move(impl))));
@@ -248,20 +268,24 @@ void PostgresProvider::close(std::move_only_function<void()> done) {
   }
   s.closing = true;
   auto finish = std::make_shared<std::move_only_function<void()>>(std::move(done));
-  s.polls.close([&s, finish] {
-    auto after_listener = [&s, finish] {
-      s.pool->close([&s, finish] {
-        s.deferred.close([&s, finish] {
-          s.closed = true;
-          auto waiters = std::move(s.close_waiters);
-          (*finish)();  // may destroy the provider: `waiters` is local
-          for (auto& w : waiters) w();
+  auto after_shutdown = [&s, finish] {
+    s.polls.close([&s, finish] {
+      auto after_listener = [&s, finish] {
+        s.pool->close([&s, finish] {
+          s.deferred.close([&s, finish] {
+            s.closed = true;
+            auto waiters = std::move(s.close_waiters);
+            (*finish)();  // may destroy the provider: `waiters` is local
+            for (auto& w : waiters) w();
+          });
         });
-      });
-    };
-    if (s.listener) s.listener->close(std::move(after_listener));
-    else after_listener();
-  });
+      };
+      if (s.listener) s.listener->close(std::move(after_listener));
+      else after_listener();
+    });
+  };
+  if (s.setup.shutdown) s.setup.shutdown(std::move(after_shutdown));
+  else after_shutdown();
 }
 
 }  // namespace duroxide::pg

@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 
+#include "duroxide/pg/entra.h"
 #include "duroxide/provider.h"
 #include "duroxide/provider_admin.h"
 
@@ -60,6 +61,16 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
                      CreateCallback cb);
   static void create_with_schema(uv_loop_t* loop, std::string database_url, std::string schema,
                                  PostgresProviderOptions options, CreateCallback cb);
+
+  // Entra ID mode (duroxide/pg/entra.h): connects to `target` with sslmode=verify-full, using an
+  // access token from `auth` as the password. The first token is acquired before connecting; when
+  // no source yields one, `cb` receives a retryable error naming every source tried and why it
+  // failed. Defined in lib/auth/.
+  static void create_entra(uv_loop_t* loop, EntraTarget target, EntraAuthOptions auth,
+                           PostgresProviderOptions options, CreateCallback cb);
+  static void create_entra_with_schema(uv_loop_t* loop, EntraTarget target, std::string schema,
+                                       EntraAuthOptions auth, PostgresProviderOptions options,
+                                       CreateCallback cb);
 
   // Destroy only after close() has completed.
   ~PostgresProvider() override;
@@ -142,6 +153,11 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
 
  private:
   explicit PostgresProvider(std::unique_ptr<Impl> impl);
+  // The common path of every create: `pool` carries the connection string and, in Entra mode, the
+  // credential source (used for the listening connection too).
+  struct PoolSetup;
+  static void create_from(uv_loop_t* loop, PoolSetup setup, std::string schema,
+                          PostgresProviderOptions options, CreateCallback cb);
   std::unique_ptr<Impl> impl_;
 };
 
