@@ -31,6 +31,8 @@ Result<ConnInfo> make_conninfo(const PoolOptions& o, std::string_view role) {
   if (o.idle_in_transaction_timeout.count() > 0)
     info->add_setting("idle_in_transaction_session_timeout",
                       std::to_string(o.idle_in_transaction_timeout.count()));
+  if (o.lock_timeout.count() > 0)
+    info->add_setting("lock_timeout", std::to_string(o.lock_timeout.count()));
   return info;
 }
 

@@ -194,6 +194,8 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   po.connect_timeout = options.connect_timeout;
   po.acquire_timeout = options.acquire_timeout;
   po.statement_timeout = options.statement_timeout;
+  po.lock_timeout = options.lock_timeout;
+  po.idle_in_transaction_timeout = options.idle_in_transaction_timeout;
   po.application_name = options.application_name;
   Result<void> valid = validate_schema_name(schema);
   Result<std::unique_ptr<Pool>> pool = valid ? Pool::create(loop, po) : fail(valid.error());

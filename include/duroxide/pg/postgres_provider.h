@@ -29,6 +29,10 @@ struct PostgresProviderOptions {
   Millis acquire_timeout{30000};
   // Server-side statement_timeout of every connection; 0 keeps the server default.
   Millis statement_timeout{30000};
+  // Server-side lock_timeout of query connections; 0 keeps the server default.
+  Millis lock_timeout{0};
+  // Server-side idle_in_transaction_session_timeout of query connections; 0 keeps the default.
+  Millis idle_in_transaction_timeout{60000};
   // Prefix of application_name; the role is appended (":query", ":listen").
   std::string application_name = "duroxide-pg";
   // The provider clock in epoch milliseconds (contract §2.3); empty means the system wall clock.
