@@ -260,6 +260,24 @@ const std::string& PostgresProvider::schema() const { return impl_->schema; }
 
 std::string_view PostgresProvider::version() const { return "0.1.0"; }
 
+void PostgresProvider::initialize_schema(Callback<void> cb) {
+  Impl& s = *impl_;
+  if (s.closing) return s.fail_later(cb, Impl::closed_error("initialize_schema"));
+  migrate_schema(*s.pool, s.schema, s.now(), [cb = std::move(cb)](Result<MigrationReport> r) mutable {
+    if (!r) return cb(std::unexpected(op_error("initialize_schema", r.error())));
+    cb({});
+  });
+}
+
+void PostgresProvider::drop_schema(Callback<void> cb) {
+  Impl& s = *impl_;
+  if (s.closing) return s.fail_later(cb, Impl::closed_error("drop_schema"));
+  drop_schema_objects(*s.pool, s.schema, [cb = std::move(cb)](Result<void> r) mutable {
+    if (!r) return cb(std::unexpected(op_error("drop_schema", r.error())));
+    cb({});
+  });
+}
+
 void PostgresProvider::close(std::move_only_function<void()> done) {
   Impl& s = *impl_;
   if (s.closing) {

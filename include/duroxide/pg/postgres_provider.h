@@ -86,6 +86,12 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
 
   const std::string& schema() const;
 
+  // Schema maintenance (contract §11.4): initialize_schema brings the schema to the library's
+  // version exactly as create does (QD009 on a checksum mismatch); drop_schema drops every provider
+  // object of the schema (a custom schema itself, never `public`), retrying on deadlock.
+  void initialize_schema(Callback<void> cb);
+  void drop_schema(Callback<void> cb);
+
   std::string_view name() const override { return "duroxide-pg"; }
   std::string_view version() const override;
 
