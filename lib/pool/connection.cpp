@@ -54,13 +54,47 @@ bool needs_resolution(const ConnInfo& info) {
 
 }  // namespace
 
-void Connection::connect(const ConnInfo& info) {
+void Connection::connect(const ConnInfo& info, const CredentialSource* credential) {
   describe_ = info.describe();
   secrets_ = info;
   state_ = State::kConnecting;
+  if (!credential || !*credential) {
+    begin_connect();
+    return;
+  }
+  uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
+  awaiting_credential_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  (*credential)([this, alive](Result<std::string> pw) {
+    if (alive.expired() || !awaiting_credential_) return;
+    awaiting_credential_ = false;
+    if (state_ != State::kConnecting) return;  // timed out or closed meanwhile
+    if (!pw) {
+      // Possibly still inside connect(): report on a later turn, like every connect failure, so
+      // an owner is never re-entered (a pool would otherwise fail waiters inside query()).
+      ProviderError e = std::move(pw.error());
+      e.operation = "connect";
+      e.message = describe_ + ": credential: " + e.message;
+      defer_failure(std::move(e));
+      return;
+    }
+    secrets_.set("password", *pw);
+    begin_connect();
+  });
+}
+
+void Connection::defer_failure(ProviderError why) {
+  deferred_failure_ = true;
+  deferred_error_ = std::move(why);
+  uv_timer_start(&timer_, timer_cb, 0, 0);
+}
+
+void Connection::begin_connect() {
+  const ConnInfo& info = secrets_;
   if (needs_resolution(info)) {
     // Resolve on libuv's thread pool so the loop never blocks on DNS; the connect timeout covers it.
-    uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_)))
+      uv_timer_start(&timer_, timer_cb, static_cast<uint64_t>(options_.connect_timeout.count()), 0);
     dns_pending_ = true;
     ++open_handles_;
     dns_.data = this;
@@ -73,9 +107,7 @@ void Connection::connect(const ConnInfo& info) {
     if (rc != 0) {
       dns_pending_ = false;
       --open_handles_;
-      deferred_failure_ = true;
-      deferred_error_ = retryable_error("connect", describe_ + ": cannot resolve host: " + uv_strerror(rc));
-      uv_timer_start(&timer_, timer_cb, 0, 0);
+      defer_failure(retryable_error("connect", describe_ + ": cannot resolve host: " + uv_strerror(rc)));
     }
     return;
   }
@@ -118,9 +150,7 @@ void Connection::start_libpq(const ConnInfo& info) {
   }
   if (!conn_ || PQstatus(conn_) == CONNECTION_BAD) {
     // Report on the next loop turn: an owner is never called back from inside connect().
-    deferred_failure_ = true;
-    deferred_error_ = error_from_conn(conn_, "connect", describe_, options_.token_auth);
-    uv_timer_start(&timer_, timer_cb, 0, 0);
+    defer_failure(error_from_conn(conn_, "connect", describe_, options_.token_auth));
     return;
   }
   // After a resolution the timer already runs: the timeout covers DNS and connect together.

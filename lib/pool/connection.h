@@ -13,6 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +26,12 @@
 namespace duroxide::pg {
 
 class Connection;
+
+using CredentialCallback = std::move_only_function<void(Result<std::string>)>;
+// Supplies the password for each new connection, possibly asynchronously (an access token). It is
+// called on the loop thread and must call its callback exactly once, on the loop thread (calling
+// it synchronously is allowed: the connection defers what follows).
+using CredentialSource = std::function<void(CredentialCallback)>;
 
 struct StatementDef {
   std::string name;
@@ -63,8 +71,10 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   // Starts connecting. Completion is reported through connection_ready / connection_failed,
-  // never from inside this call. `info` is copied into libpq before it returns.
-  void connect(const ConnInfo& info);
+  // never from inside this call. `info` is copied before it returns. With a `credential` (only
+  // read during this call) the password is fetched first and set on the copy; a credential error
+  // is a failed connect reported on a later loop turn. The connect timeout covers the fetch.
+  void connect(const ConnInfo& info, const CredentialSource* credential = nullptr);
 
   // Sends one query (ready state only). The callback runs exactly once: with the result, with the
   // server's error, with a retryable error if the connection breaks, or at close().
@@ -83,6 +93,11 @@ class Connection {
   State state() const { return state_; }
   size_t in_flight() const { return pending_.size() + (script_active_ ? 1 : 0); }
   PGconn* raw() const { return conn_; }
+  // The password this connection logged in with (or tried to), for the owner's auth-failure hook.
+  std::string_view password() const {
+    const std::string* p = secrets_.get("password");
+    return p ? std::string_view(*p) : std::string_view{};
+  }
   // Opaque user tag for the owner (e.g. the pool's slot index).
   uint64_t tag = 0;
 
@@ -98,6 +113,8 @@ class Connection {
   };
 
   void watch(int events);
+  void begin_connect();
+  void defer_failure(ProviderError why);
   void start_libpq(const ConnInfo& info);
   void on_resolved(int status, addrinfo* res);
   void on_poll(int status, int events);
@@ -148,6 +165,8 @@ class Connection {
   uv_getaddrinfo_t dns_{};
   bool dns_pending_ = false;  // counted in open_handles_ until its callback ran
   ProviderError deferred_error_;
+  bool awaiting_credential_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards late credential replies
 };
 
 }  // namespace duroxide::pg

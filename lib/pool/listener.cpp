@@ -67,22 +67,7 @@ void Listener::connect_now() {
   conn_ = new Connection(loop_, *this, nullptr, co);
   ++live_connections_;
   ++generation_;
-  if (!options_.credential) {
-    conn_->connect(info_);
-    return;
-  }
-  std::weak_ptr<bool> alive = alive_;
-  Connection* c = conn_;
-  options_.credential([this, alive, c](Result<std::string> pw) {
-    if (alive.expired() || conn_ != c || c->state() != Connection::State::kIdle) return;
-    if (!pw) {
-      connection_failed(*c, pw.error());
-      return;
-    }
-    ConnInfo with_password = info_;
-    with_password.set("password", *pw);
-    c->connect(with_password);
-  });
+  conn_->connect(info_, &options_.credential);
 }
 
 void Listener::connection_ready(Connection& c) {
@@ -100,6 +85,7 @@ void Listener::connection_ready(Connection& c) {
 }
 
 void Listener::connection_failed(Connection& c, const ProviderError& why) {
+  report_auth_failure(options_, c, why);  // 28000/28P01 only happen at login
   subscribed_ = false;
   if (conn_ == &c) conn_ = nullptr;
   c.close(why);

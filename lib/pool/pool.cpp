@@ -247,34 +247,13 @@ void Pool::spawn() {
   auto* c = new Connection(loop_, *this, &statements_, co);
   slots_.push_back(Slot{c});
   ++connecting_;
-  if (!options_.credential) {
-    start_connect(c, std::string{});
-    return;
-  }
-  std::weak_ptr<bool> alive = alive_;
-  options_.credential([this, c, alive](Result<std::string> pw) {
-    if (alive.expired()) return;
-    start_connect(c, std::move(pw));
-  });
+  c->connect(info_, &options_.credential);
 }
 
-void Pool::start_connect(Connection* c, Result<std::string> password) {
-  if (c->state() != Connection::State::kIdle) return;  // closed while the credential was fetched
-  if (!password) {
-    // A credential that could not be obtained is a failed connect attempt like any other.
-    ProviderError e = password.error();
-    e.operation = "connect";
-    e.message = "credential: " + e.message;
-    connection_failed(*c, e);
-    return;
-  }
-  if (options_.credential) {
-    ConnInfo with_password = info_;
-    with_password.set("password", *password);
-    c->connect(with_password);
-  } else {
-    c->connect(info_);
-  }
+void report_auth_failure(const PoolOptions& options, const Connection& c, const ProviderError& why) {
+  if (!options.token_auth || !options.on_auth_failure) return;
+  if (why.sqlstate != "28000" && why.sqlstate != "28P01") return;
+  options.on_auth_failure(c.password());
 }
 
 void Pool::connection_ready(Connection& c) {
@@ -295,6 +274,7 @@ void Pool::connection_failed(Connection& c, const ProviderError& why) {
   Slot* s = find(c);
   // A connection that never became ready is a failed connect attempt: back off before the next.
   const bool never_ready = s && !s->was_ready;
+  if (never_ready) report_auth_failure(options_, c, why);
   if (never_ready) {
     --connecting_;
     backoff_.record_failure();

@@ -36,10 +36,13 @@
 
 namespace duroxide::pg {
 
-using CredentialCallback = std::move_only_function<void(Result<std::string>)>;
-// Supplies the password for each new connection, possibly asynchronously (an access token). It is
-// called on the loop thread and must call its callback exactly once, on the loop thread.
-using CredentialSource = std::function<void(CredentialCallback)>;
+// CredentialSource and CredentialCallback are declared in pool/connection.h (the connection
+// fetches the password itself, for pool and listener alike).
+
+// Told the password (access token) a connect attempt failed to log in with (SQLSTATE 28000 or
+// 28P01) when token_auth is set, so the token's owner can refresh it at once. Called on the loop
+// thread from the owner's failure handling: it must not call back into the pool synchronously.
+using AuthFailureHook = std::function<void(std::string_view password_used)>;
 
 struct PoolOptions {
   std::string conninfo;          // URL or keyword/value string
@@ -55,7 +58,12 @@ struct PoolOptions {
   std::chrono::milliseconds backoff_cap{10000};
   CredentialSource credential;   // optional
   bool token_auth = false;       // the credential is a rotating token (auth errors retryable)
+  AuthFailureHook on_auth_failure;  // optional; only with token_auth
 };
+
+// Runs options.on_auth_failure when `why` is an authentication failure of a token-authenticated
+// connect attempt of `c` (shared by Pool and Listener).
+void report_auth_failure(const PoolOptions& options, const Connection& c, const ProviderError& why);
 
 // Resolves max_size = 0 as documented (environment, then 10).
 size_t resolve_pool_max(size_t configured);
@@ -142,7 +150,6 @@ class Pool final : public ConnectionOwner {
   void pump();
   void grow_if_needed();
   void spawn();
-  void start_connect(Connection* c, Result<std::string> password);
   Slot* find(Connection& c);
   Slot* pick_for_query();
   void fail_waiters(const ProviderError& why);

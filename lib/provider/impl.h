@@ -36,6 +36,7 @@ struct PostgresProvider::PoolSetup {
   std::string conninfo;          // never printed
   CredentialSource credential;   // Entra mode: the current access token for each new connection
   bool token_auth = false;       // authentication failures are retryable (rotating token)
+  AuthFailureHook on_auth_failure;  // Entra mode: a login refused the token (refresh it now)
   // Stops background work tied to the provider (the Entra refresher); run first by close(), which
   // continues once `done` is called.
   std::move_only_function<void(std::move_only_function<void()> done)> shutdown;

@@ -152,6 +152,7 @@ void PostgresProvider::Impl::ensure_listener() {
   lo.conninfo = setup.conninfo;
   lo.credential = setup.credential;
   lo.token_auth = setup.token_auth;
+  lo.on_auth_failure = setup.on_auth_failure;
   lo.application_name = options.application_name;
   lo.connect_timeout = options.connect_timeout;
   lo.statement_timeout = Millis(0);
@@ -189,6 +190,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   po.conninfo = setup.conninfo;
   po.credential = setup.credential;
   po.token_auth = setup.token_auth;
+  po.on_auth_failure = setup.on_auth_failure;
   po.max_size = options.pool_max;
   po.pipeline_depth = options.pipeline_depth;
   po.connect_timeout = options.connect_timeout;

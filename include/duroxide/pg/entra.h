@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,27 @@ struct EntraAuthOptions {
   std::shared_ptr<TokenSource> token_source;
   // PEM file of trusted CA certificates; empty means libpq's default lookup.
   std::optional<std::string> ssl_root_cert;
+
+  // ---- Knobs for unusual environments and for tests; the defaults suit Azure. ----
+  // The environment the built-in sources consult (AZURE_*, IDENTITY_*, IMDS_ENDPOINT, PATH, ...).
+  // Unset: the process environment, read once when the provider is created.
+  std::optional<std::map<std::string, std::string>> environment;
+  // Base URL of the instance metadata service. Empty: $AZURE_POD_IDENTITY_AUTHORITY_HOST, else
+  // http://169.254.169.254.
+  std::string imds_endpoint;
+  // The first IMDS request of a chain is a probe with this timeout and no retries, so the chain
+  // moves on quickly off Azure. Once IMDS has answered, `http_timeout` and retries apply.
+  std::chrono::milliseconds imds_probe_timeout{1000};
+  // Timeout of one HTTP request to an identity endpoint.
+  std::chrono::milliseconds http_timeout{10000};
+  // Retries of an identity endpoint answering 404, 408, 410, 429 or 5xx (or not reachable after it
+  // has answered once), with jittered exponential backoff starting at `retry_delay`.
+  int max_retries = 4;
+  std::chrono::milliseconds retry_delay{800};
+  // Longest run of `az` / `azd` before it is killed.
+  std::chrono::milliseconds cli_timeout{13000};
+  // The folder an Azure Arc challenge's key file must be in. Empty: /var/opt/azcmagent/tokens.
+  std::string arc_key_directory;
 };
 
 // Where an Entra-authenticated provider connects.
