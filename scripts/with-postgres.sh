@@ -10,6 +10,13 @@
 # on a free port. TCP connections authenticate with SCRAM (a random password, part of
 # DATABASE_URL); Unix-socket connections are trusted.
 #
+# TLS (for the Entra ID tests, which always use sslmode=verify-full): a throwaway CA and a server
+# certificate for DNS:localhost only are made with the openssl command line, and ssl is on.
+# DATABASE_URL says sslmode=disable, so every other test and benchmark connects exactly as before.
+# Exported for the TLS tests: DUROXIDE_PG_TEST_CA (the CA's PEM file), DUROXIDE_PG_TEST_OTHER_CA
+# (an unrelated CA), DUROXIDE_PG_TLS_HOST (localhost; 127.0.0.1 is then a wrong host name) and
+# DUROXIDE_PG_PORT.
+#
 # Knobs: PG_BINDIR (default: the postgresql-15 package's bin folder), DUROXIDE_PG_FSYNC (on|off,
 # default on), DUROXIDE_PG_KEEP=1 keeps the data folder for post-mortems.
 set -euo pipefail
@@ -70,6 +77,29 @@ printf '%s\n' "$password" > "$workdir/pwfile"
   || { cat "$workdir/initdb.log" >&2; exit 1; }
 rm -f "$workdir/pwfile"
 
+# Test CA and server certificate. The server certificate names DNS:localhost only, so connecting
+# to 127.0.0.1 with verify-full is refused (wrong host name) while "localhost" is accepted.
+tlsdir="$workdir/tls"
+mkdir -p "$tlsdir"
+(
+  cd "$tlsdir"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=duroxide-pg test CA" \
+    -keyout ca.key -out ca.crt
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=duroxide-pg unrelated CA" \
+    -keyout other-ca.key -out other-ca.crt
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr
+  printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' > server.ext
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+    -extfile server.ext -out server.crt
+  rm -f ca.key other-ca.key server.csr server.ext ca.srl
+  chmod 600 server.key
+  chmod 644 ca.crt other-ca.crt server.crt
+) >"$workdir/tls.log" 2>&1 || { cat "$workdir/tls.log" >&2; exit 1; }
+[ ${#run_as[@]} -eq 0 ] || chown -R postgres: "$tlsdir"
+# initdb's host lines (scram-sha-256 for 127.0.0.1) match TLS and plain connections alike; the
+# explicit hostssl line documents that SCRAM over TLS is what the Entra tests rely on.
+sed -i '1i hostssl all all 127.0.0.1/32 scram-sha-256' "$datadir/pg_hba.conf"
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
@@ -80,6 +110,7 @@ for attempt in 1 2 3 4 5; do
   if "${run_as[@]}" "$PG_BINDIR/pg_ctl" -D "$datadir" -l "$workdir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$sockdir \
           -c max_connections=300 -c fsync=$fsync -c shared_buffers=128MB \
+          -c ssl=on -c ssl_cert_file=$tlsdir/server.crt -c ssl_key_file=$tlsdir/server.key \
           -c log_min_messages=warning -c log_min_error_statement=panic" start >/dev/null 2>&1; then
     started=1
     break
@@ -92,7 +123,10 @@ done
 "${run_as[@]}" "$PG_BINDIR/psql" -h "$sockdir" -p "$port" -U duroxide -d postgres -qAt \
   -c "CREATE DATABASE duroxide" >/dev/null
 
-export DATABASE_URL="postgresql://duroxide:${password}@127.0.0.1:${port}/duroxide"
+export DATABASE_URL="postgresql://duroxide:${password}@127.0.0.1:${port}/duroxide?sslmode=disable"
+export DUROXIDE_PG_TEST_CA="$tlsdir/ca.crt"
+export DUROXIDE_PG_TEST_OTHER_CA="$tlsdir/other-ca.crt"
+export DUROXIDE_PG_TLS_HOST=localhost
 export DUROXIDE_PG_SOCKET_DIR="$sockdir"
 export DUROXIDE_PG_PORT="$port"
 export DUROXIDE_PG_DATADIR="$datadir"
