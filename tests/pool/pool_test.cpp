@@ -389,7 +389,18 @@ TEST_CASE("credential hook supplies the password per connection; its errors are 
       cb(std::unexpected(retryable_error("token", "identity endpoint unavailable")));
     };
     auto pool = make_pool(f, o);
-    auto r = run(f, *pool, "SELECT 1");
+    // The source answers synchronously with an error: the pool must still complete the query on a
+    // later loop turn, never inside query().
+    std::optional<Result<pg::QueryResult>> out;
+    bool inside = true, called_inside = false;
+    pool->query("SELECT 1", {}, [&](Result<pg::QueryResult> res) {
+      called_inside = inside;
+      out = std::move(res);
+    });
+    inside = false;
+    REQUIRE(f.run_until([&] { return out.has_value(); }));
+    CHECK_FALSE(called_inside);
+    auto& r = *out;
     REQUIRE_FALSE(r);
     CHECK(r.error().retryable);
     CHECK(r.error().message.find("identity endpoint unavailable") != std::string::npos);
