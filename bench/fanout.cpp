@@ -3,7 +3,9 @@
 //
 //   fanout [--profile all|slots|payload|throughput|reference] [--duration 10] [--pool 10]
 //          [--slots 2:2,4:4 --concurrent 20 --activities 5 --delay-ms 10 --payload-kib 0]
-//          [--no-pgbench] [--verify N] [--csv PATH|-] [--json PATH|-]       (needs DATABASE_URL)
+//          [--no-pgbench] [--verify N|-1] [--keep-schema] [--csv PATH|-] [--json PATH|-]
+//   (needs DATABASE_URL; --verify: histories checked per configuration after the run, -1 = all;
+//    --keep-schema: leave each configuration's schema in place, for bench/profile_fanout.sh)
 //
 // What it emulates, call for call (provider-contract §1, §5, §10.1 defaults):
 //  * A closed-loop client keeps `concurrent` instances in flight for `duration` seconds: each
@@ -89,6 +91,7 @@ struct Figures {
   bench::LatencyStats latency;
   uint64_t calls = 0;
   std::map<std::string, uint64_t> calls_by_op;
+  std::map<std::string, bench::LatencyStats> op_latency;
   double calls_per_orch = 0;
   std::optional<double> server_xacts_per_orch;
   double client_cpu_s = 0, server_cpu_s = 0;
@@ -181,6 +184,11 @@ struct Run {
   std::vector<std::string> completed_ids;
   std::map<std::string, uint64_t> calls;
   uint64_t total_calls = 0;
+  std::map<std::string, std::vector<double>> op_us;  // call → callback, per operation (and outcome)
+
+  void took(const std::string& op, uint64_t t0) {
+    op_us[op].push_back(static_cast<double>(uv_hrtime() - t0) / 1000.0);
+  }
 
   void count(const char* op) {
     ++calls[op];
@@ -202,9 +210,11 @@ struct Run {
     start_ns[inst] = uv_hrtime();
     ++in_flight;
     count("enqueue_for_orchestrator");
+    const uint64_t t0 = uv_hrtime();
     p->enqueue_for_orchestrator(
         WorkItem::StartOrchestration{inst, kOrchName, "{}", std::nullopt, std::nullopt, std::nullopt, 1}, std::nullopt,
-        [this, inst](Result<void> r) {
+        [this, inst, t0](Result<void> r) {
+          took("enqueue_for_orchestrator", t0);
           if (!r) {
             error("enqueue_for_orchestrator", r.error());
             start_ns.erase(inst);
@@ -220,9 +230,11 @@ struct Run {
   void orchestration_slot() {
     if (closing) return;
     count("fetch_orchestration_item");
+    const uint64_t t0 = uv_hrtime();
     p->fetch_orchestration_item(5000ms, 30000ms,
                                 DispatcherCapabilityFilter{{SemverRange{SemVer{0, 0, 0}, SemVer{0, 1, 26}}}},
-                                [this](Result<std::optional<LockedOrchestration>> r) {
+                                [this, t0](Result<std::optional<LockedOrchestration>> r) {
+                                  took(r && *r ? "fetch_orchestration_item" : "fetch_orchestration_item (empty/error)", t0);
                                   if (!r) {
                                     error("fetch_orchestration_item", r.error());
                                     return retry_later([this] { orchestration_slot(); });
@@ -284,8 +296,10 @@ struct Run {
     }
     // (terminal or corrupted: ack with no changes, which drains the batch, as a runtime does)
     count("ack_orchestration_item");
+    const uint64_t t0 = uv_hrtime();
     p->ack_orchestration_item(lo.lock_token, exec, std::move(delta), std::move(worker), {}, std::move(meta), {},
-                              [this, inst, completes](Result<void> a) {
+                              [this, inst, completes, t0](Result<void> a) {
+                                took("ack_orchestration_item", t0);
                                 if (!a) {
                                   error("ack_orchestration_item", a.error());
                                 } else if (completes) {
@@ -307,8 +321,10 @@ struct Run {
   void worker_slot() {
     if (closing) return;
     count("fetch_work_item");
+    const uint64_t t0 = uv_hrtime();
     p->fetch_work_item(30000ms, 30000ms, std::nullopt, TagFilter::DefaultOnly{},
-                       [this](Result<std::optional<LockedWorkItem>> r) {
+                       [this, t0](Result<std::optional<LockedWorkItem>> r) {
+                         took(r && *r ? "fetch_work_item" : "fetch_work_item (empty/error)", t0);
                          if (!r) {
                            error("fetch_work_item", r.error());
                            return retry_later([this] { worker_slot(); });
@@ -329,7 +345,9 @@ struct Run {
 
   void complete_activity(std::string token, WorkItem done_item) {
     count("ack_work_item");
-    p->ack_work_item(std::move(token), std::move(done_item), [this](Result<void> a) {
+    const uint64_t t0 = uv_hrtime();
+    p->ack_work_item(std::move(token), std::move(done_item), [this, t0](Result<void> a) {
+      took("ack_work_item", t0);
       if (!a) error("ack_work_item", a.error());
       worker_slot();
     });
@@ -407,7 +425,7 @@ bool history_ok(const std::vector<Event>& h, int n, std::string& why) {
 }
 
 Figures run_config(uv_loop_t* loop, const std::string& url, const Config& cfg, int duration_s, size_t pool_max,
-                   int verify, int index) {
+                   int verify, int index, bool keep_schema) {
   Figures f;
   f.cfg = cfg;
   const std::string schema = "fanout_" + std::to_string(::getpid()) + "_" + std::to_string(index);
@@ -494,7 +512,7 @@ Figures run_config(uv_loop_t* loop, const std::string& url, const Config& cfg, i
   while (!closed) uv_run(loop, UV_RUN_ONCE);
   provider.reset();
   uv_run(loop, UV_RUN_NOWAIT);
-  {
+  if (!keep_schema) {
     auto raw = std::move(*pg::Pool::create(loop, pg::PoolOptions{url, 1}));
     bool dropped = false;
     pg::drop_schema_objects(*raw, schema, [&](Result<void>) { dropped = true; });
@@ -518,6 +536,7 @@ Figures run_config(uv_loop_t* loop, const std::string& url, const Config& cfg, i
   f.latency = bench::summarize(run.latency_us);
   f.calls = run.total_calls;
   f.calls_by_op = run.calls;
+  for (auto& [op, us] : run.op_us) f.op_latency[op] = bench::summarize(std::move(us));
   f.calls_per_orch = f.completed ? static_cast<double>(f.calls) / static_cast<double>(f.completed) : 0;
   if (xacts0 && xacts1 && f.completed)
     // minus the schema drop and the two counter queries themselves (a handful)
@@ -609,6 +628,13 @@ void write_json(const std::string& path, const std::vector<Figures>& all) {
       std::fprintf(o, "%s\"%s\": %llu", first ? "" : ", ", op.c_str(), static_cast<unsigned long long>(n));
       first = false;
     }
+    std::fprintf(o, "}, \"op_latency_ms\": {");
+    first = true;
+    for (const auto& [op, l] : f.op_latency) {
+      std::fprintf(o, "%s\"%s\": {\"count\": %zu, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f, \"mean\": %.3f}",
+                   first ? "" : ", ", op.c_str(), l.count, l.p50_ms, l.p95_ms, l.p99_ms, l.mean_ms);
+      first = false;
+    }
     std::fprintf(o, "}, \"client_cpu_s\": %.3f, \"server_cpu_s\": %.3f, \"total_s\": %.3f, \"drain_s\": %.3f, "
                     "\"provider_tx_per_s\": %.1f, \"bound_orch_per_s\": %s, \"goal_orch_per_s\": %s, "
                     "\"pgbench_insert_tps\": %s, \"errors\": %llu, \"verified\": %llu, \"verify_failures\": %llu, "
@@ -638,7 +664,7 @@ int main(int argc, char** argv) {
   if (bench::has_flag(argc, argv, "--help") || bench::has_flag(argc, argv, "-h")) {
     std::printf("usage: fanout [--profile all|slots|payload|throughput|reference] [--duration S] [--pool N]\n"
                 "              [--slots O:W,... --concurrent N --activities N --delay-ms MS --payload-kib K]\n"
-                "              [--no-pgbench] [--verify N|-1] [--csv PATH|-] [--json PATH|-]\n");
+                "              [--no-pgbench] [--verify N|-1] [--keep-schema] [--csv PATH|-] [--json PATH|-]\n");
     return 0;
   }
   const char* url_env = std::getenv("DATABASE_URL");
@@ -711,7 +737,8 @@ int main(int argc, char** argv) {
                duration, pool, load_average().c_str());
   std::vector<Figures> all;
   for (size_t i = 0; i < configs.size(); ++i)
-    all.push_back(run_config(&loop, url, configs[i], duration, pool, verify, static_cast<int>(i)));
+    all.push_back(run_config(&loop, url, configs[i], duration, pool, verify, static_cast<int>(i),
+                             bench::has_flag(argc, argv, "--keep-schema")));
 
   // The in-run reference: pgbench single-row INSERT on the same server, clients = the slots of the
   // first configuration that asks for the ratio.
@@ -770,6 +797,12 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
   if (ref && !ref->ok) std::printf("pgbench: %s\n", ref->error.c_str());
+  std::printf("\nProvider calls, call → callback (fetches that returned work; empty long polls separately):\n\n");
+  std::printf("| configuration | operation | calls | p50 ms | p95 ms | p99 ms | mean ms |\n|---|---|---:|---:|---:|---:|---:|\n");
+  for (const Figures& f : all)
+    for (const auto& [op, l] : f.op_latency)
+      std::printf("| %s | %s | %zu | %.2f | %.2f | %.2f | %.2f |\n", f.cfg.name.c_str(), op.c_str(), l.count, l.p50_ms,
+                  l.p95_ms, l.p99_ms, l.mean_ms);
   if (!csv.empty()) write_csv(csv, all);
   if (!json.empty()) write_json(json, all);
   return all_ok ? 0 : 1;
