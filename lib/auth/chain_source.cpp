@@ -29,9 +29,10 @@ void ChainSource::get_token(const std::string& scope, TokenCallback cb) {
 void ChainSource::try_from(std::size_t i) {
   if (i >= entries_.size()) {
     active_.reset();
-    std::string msg = "no credential in the chain produced a token; tried ";
-    std::vector<std::string> all = failures_;
-    all.insert(all.end(), skipped_.begin(), skipped_.end());
+    std::string msg = "no credential in the chain produced a token: ";
+    // In chain order: only workload identity is ever skipped, and it comes first.
+    std::vector<std::string> all = skipped_;
+    all.insert(all.end(), failures_.begin(), failures_.end());
     for (std::size_t k = 0; k < all.size(); ++k) msg += (k ? "; " : "") + all[k];
     TokenCallback cb = std::move(cb_);
     cb_ = nullptr;
