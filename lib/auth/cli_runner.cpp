@@ -196,7 +196,8 @@ void CliSource::get_token(const std::string& scope, TokenCallback cb) {
   auto path = find_on_path(cmd->program, env_get(env_, "PATH").value_or(""));
   if (!path) return later(std::move(cb), retryable_error("entra_token", cmd->tool + ": '" + cmd->program + "' not found on PATH"));
   const std::int64_t timeout_ms = timeout_.count();
-  run_ = CliRun::start(loop_, *path, cmd->args, env_, timeout_,
+  const std::vector<std::string> args = cmd->args;  // `cmd` moves into the callback below
+  run_ = CliRun::start(loop_, *path, args, env_, timeout_,
                        [this, alive = std::weak_ptr<bool>(alive_), cmd = std::move(*cmd), cb = std::move(cb),
                         timeout_ms](CliOutcome o) mutable {
                          if (alive.expired()) return;
