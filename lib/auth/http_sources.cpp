@@ -67,10 +67,10 @@ ProviderError HttpSourceBase::error(std::string message) const {
   return retryable_error("entra_token", label_ + ": " + std::move(message));
 }
 
-void HttpSourceBase::fetch(HttpRequest req, std::chrono::milliseconds timeout, bool retry_transport, FetchCallback cb) {
+void HttpSourceBase::fetch(HttpRequest req, std::chrono::milliseconds timeout, bool retry, FetchCallback cb) {
   req_ = std::move(req);
   timeout_ = timeout;
-  retry_transport_ = retry_transport;
+  retry_ = retry;
   attempts_ = 0;
   fetch_cb_ = std::move(cb);
   attempt();
@@ -80,10 +80,8 @@ void HttpSourceBase::attempt() {
   ++attempts_;
   request_id_ = client_->send(req_, timeout_, [this](Result<HttpResponse> r) {
     request_id_ = 0;
-    const bool can_retry = attempts_ <= settings_.max_retries;
-    bool retry = false;
-    if (!r) retry = retry_transport_ && can_retry;
-    else retry = classify_http_status(r->status) == HttpVerdict::kRetry && can_retry;
+    const bool can_retry = retry_ && attempts_ <= settings_.max_retries;
+    const bool retry = can_retry && (!r || classify_http_status(r->status) == HttpVerdict::kRetry);
     if (retry) {
       const auto delay = http_retry_delay_ms(attempts_, rng_(), settings_.retry_base.count());
       uv_timer_start(timer_, [](uv_timer_t* t) { static_cast<HttpSourceBase*>(t->data)->on_timer(); },

@@ -46,9 +46,10 @@ class HttpSourceBase : public LoopTokenSource {
     int attempts = 1;
   };
   using FetchCallback = std::move_only_function<void(Result<Fetched>)>;
-  // Sends `req`, retrying 404/408/410/429/5xx answers and (when `retry_transport`) transport
-  // errors up to max_retries times; `cb` gets the last answer whatever its status.
-  void fetch(HttpRequest req, std::chrono::milliseconds timeout, bool retry_transport, FetchCallback cb);
+  // Sends `req`, retrying 404/408/410/429/5xx answers and transport errors up to max_retries
+  // times (no retries at all when `retry` is false: the IMDS probe); `cb` gets the last answer
+  // whatever its status.
+  void fetch(HttpRequest req, std::chrono::milliseconds timeout, bool retry, FetchCallback cb);
   // Completes the current get_token on the next loop turn (for failures found before any I/O).
   void fail_soon(TokenCallback cb, ProviderError e);
   // A 2xx answer parsed as a token, or an error quoting the endpoint's error fields.
@@ -70,7 +71,7 @@ class HttpSourceBase : public LoopTokenSource {
   // The fetch in progress.
   HttpRequest req_;
   std::chrono::milliseconds timeout_{0};
-  bool retry_transport_ = false;
+  bool retry_ = false;
   int attempts_ = 0;
   std::uint64_t request_id_ = 0;
   FetchCallback fetch_cb_;

@@ -9,29 +9,34 @@ namespace {
 
 ProviderError reply_error(std::string what) { return retryable_error("entra_token", std::move(what)); }
 
-// Seconds as a JSON number or a numeric string.
+// Seconds as a JSON number or a numeric string, within [0, 10^12] (year 33658 as an epoch; far
+// beyond any lifetime as a duration) so that converting to milliseconds can never overflow.
 std::optional<std::int64_t> seconds_of(simdjson::dom::element e) {
+  constexpr std::int64_t kMax = 1'000'000'000'000;
+  std::optional<std::int64_t> v;
   switch (e.type()) {
-    case simdjson::dom::element_type::INT64: return e.get_int64().value_unsafe();
+    case simdjson::dom::element_type::INT64: v = e.get_int64().value_unsafe(); break;
     case simdjson::dom::element_type::UINT64: {
-      const std::uint64_t v = e.get_uint64().value_unsafe();
-      if (v > static_cast<std::uint64_t>(INT64_MAX / 1000)) return std::nullopt;
-      return static_cast<std::int64_t>(v);
+      const std::uint64_t u = e.get_uint64().value_unsafe();
+      if (u <= static_cast<std::uint64_t>(kMax)) v = static_cast<std::int64_t>(u);
+      break;
     }
     case simdjson::dom::element_type::DOUBLE: {
       const double d = e.get_double().value_unsafe();
-      if (!(d >= 0 && d < 1e15)) return std::nullopt;
-      return static_cast<std::int64_t>(d);
+      if (d >= 0 && d <= static_cast<double>(kMax)) v = static_cast<std::int64_t>(d);
+      break;
     }
     case simdjson::dom::element_type::STRING: {
       std::string_view s = e.get_string().value_unsafe();
-      std::int64_t v = 0;
-      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      if (ec != std::errc() || p != s.data() + s.size() || s.empty()) return std::nullopt;
-      return v;
+      std::int64_t parsed = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), parsed);
+      if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) v = parsed;
+      break;
     }
-    default: return std::nullopt;
+    default: break;
   }
+  if (!v || *v < 0 || *v > kMax) return std::nullopt;
+  return v;
 }
 
 std::optional<simdjson::dom::element> field(simdjson::dom::object o, std::string_view key) {

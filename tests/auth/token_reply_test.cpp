@@ -54,7 +54,12 @@ TEST_CASE("reply: malformed replies give errors that never quote the token") {
                            std::string(R"({"access_token":"SECRET-TOKEN-123","expires_on":"soon"})"),
                            std::string(R"({"access_token":"SECRET-TOKEN-123","expires_in":true})"),
                            std::string(R"({"access_token":"SECRET-TOKEN-123","expiresOn":"tomorrow"})"),
-                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_on":)")}) {
+                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_on":)"),
+                           // out of range: must not overflow when converted to milliseconds
+                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_on":"9223372036854775807"})"),
+                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_on":9223372036854775807})"),
+                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_in":-5})"),
+                           std::string(R"({"access_token":"SECRET-TOKEN-123","expires_in":1e300})")}) {
     auto t = parse_token_reply(body, kNow);
     REQUIRE_FALSE(t);
     CHECK(t.error().message.find(secret) == std::string::npos);
