@@ -152,6 +152,7 @@ void open_finished(duroxide_provider* h, const std::shared_ptr<OpenRequest>& req
                    Result<std::unique_ptr<PostgresProvider>> r) {
   if (r) {
     h->core = std::move(*r);
+    h->core->start_listening();  // c-api.md §3.1 step 6
     if (req->blocking) {
       std::lock_guard lk(req->mu);
       req->done = true;

@@ -271,6 +271,8 @@ void PostgresProvider::initialize_schema(Callback<void> cb) {
   });
 }
 
+void PostgresProvider::start_listening() { impl_->ensure_listener(); }
+
 void PostgresProvider::drop_schema(Callback<void> cb) {
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("drop_schema"));

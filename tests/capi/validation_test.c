@@ -5,6 +5,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "capi_test_util.h"
 
+#include <libpq-fe.h>
+
 static duroxide_provider *P;
 
 /* Expects an invalid-argument completion for operation `op`. */
@@ -297,6 +299,45 @@ static void open_async_cases(const char *url)
     tu_loop_known = 0; /* the next handle has its own loop thread */
 }
 
+/* pool_max bounds the query connections and application_name reaches pg_stat_activity (§11.7). */
+static int burst_done;
+static pthread_mutex_t burst_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t burst_cv = PTHREAD_COND_INITIALIZER;
+static void on_burst(const duroxide_result *r, void *u)
+{
+    (void)u;
+    CHECK(r->ok);
+    pthread_mutex_lock(&burst_mu);
+    burst_done++;
+    pthread_cond_broadcast(&burst_cv);
+    pthread_mutex_unlock(&burst_mu);
+}
+
+static void connections(const char *url)
+{
+    enum { N = 40 };
+    int i;
+    PGconn *conn;
+    PGresult *res;
+    for (i = 0; i < N; i++)
+        CHECK(duroxide_admin_get_system_metrics(P, on_burst, NULL) == DUROXIDE_OK);
+    pthread_mutex_lock(&burst_mu);
+    while (burst_done < N)
+        pthread_cond_wait(&burst_cv, &burst_mu);
+    pthread_mutex_unlock(&burst_mu);
+    conn = PQconnectdb(url);
+    CHECK(PQstatus(conn) == CONNECTION_OK);
+    res = PQexec(conn, "SELECT count(*) FILTER (WHERE application_name = 'capi-validation:query'), "
+                       "count(*) FILTER (WHERE application_name = 'capi-validation:listen') "
+                       "FROM pg_stat_activity");
+    CHECK(PQresultStatus(res) == PGRES_TUPLES_OK);
+    printf("connections: %s query (pool_max 3), %s listen\n", PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    CHECK(atoi(PQgetvalue(res, 0, 0)) >= 1 && atoi(PQgetvalue(res, 0, 0)) <= 3);
+    CHECK(atoi(PQgetvalue(res, 0, 1)) == 1);
+    PQclear(res);
+    PQfinish(conn);
+}
+
 int main(void)
 {
     const char *url = getenv("DATABASE_URL");
@@ -346,6 +387,7 @@ int main(void)
 
     invalid_arguments();
     successes();
+    connections(url);
     contract_errors();
     EXPECT_OK("null", NULL, duroxide_provider_drop_schema(P, CB));
     TU_START(&c_, duroxide_provider_read(P, "i1", CB)); /* the schema is gone */

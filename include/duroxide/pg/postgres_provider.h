@@ -91,6 +91,9 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
   // object of the schema (a custom schema itself, never `public`), retrying on deadlock.
   void initialize_schema(Callback<void> cb);
   void drop_schema(Callback<void> cb);
+  // Opens the listening connection (LISTEN on both queue channels) now instead of at the first
+  // long poll; the C API's open does this (c-api.md §3.1 step 6). Idempotent.
+  void start_listening();
 
   std::string_view name() const override { return "duroxide-pg"; }
   std::string_view version() const override;
