@@ -2,7 +2,9 @@
 
 #include <curl/curl.h>
 
+#include <charconv>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,23 +92,7 @@ std::uint64_t HttpClient::send(const HttpRequest& req, std::chrono::milliseconds
     return size * n;
   });
   curl_easy_setopt(e, CURLOPT_HEADERDATA, r);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, +[](char* p, size_t size, size_t n, void* ud) -> size_t {
-    auto* rq = static_cast<Request*>(ud);
-    std::string_view line(p, size * n);
-    constexpr std::string_view kName = "www-authenticate:";
-    if (line.size() > kName.size()) {
-      bool match = true;
-      for (std::size_t i = 0; i < kName.size() && match; ++i)
-        match = static_cast<char>(std::tolower(static_cast<unsigned char>(line[i]))) == kName[i];
-      if (match) {
-        std::string_view v = line.substr(kName.size());
-        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-        while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
-        rq->response.www_authenticate = std::string(v);
-      }
-    }
-    return size * n;
-  });
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpClient::on_header);
   // curl may call our socket and timer functions from inside add_handle; both only arm libuv
   // handles, so the request's callback can never run inside send().
   CURLMcode rc = curl_multi_add_handle(M(multi_), e);
@@ -127,6 +113,28 @@ std::uint64_t HttpClient::send(const HttpRequest& req, std::chrono::milliseconds
     return id;
   }
   return r->id;
+}
+
+size_t HttpClient::on_header(char* p, size_t size, size_t n, void* ud) {
+  auto* rq = static_cast<Request*>(ud);
+  std::string_view line(p, size * n);
+  // The value of header `name` (lower case, with the colon) when `line` is that header.
+  auto value_of = [&](std::string_view name) -> std::optional<std::string_view> {
+    if (line.size() <= name.size()) return std::nullopt;
+    for (std::size_t i = 0; i < name.size(); ++i)
+      if (static_cast<char>(std::tolower(static_cast<unsigned char>(line[i]))) != name[i]) return std::nullopt;
+    std::string_view v = line.substr(name.size());
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == '\r' || v.back() == '\n' || v.back() == ' ')) v.remove_suffix(1);
+    return v;
+  };
+  if (auto v = value_of("www-authenticate:")) rq->response.www_authenticate = std::string(*v);
+  if (auto v = value_of("retry-after:")) {
+    std::int64_t secs = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), secs);
+    if (ec == std::errc() && end == v->data() + v->size() && secs >= 0) rq->response.retry_after_s = secs;
+  }
+  return size * n;
 }
 
 void HttpClient::cancel(std::uint64_t id) {

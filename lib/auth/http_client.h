@@ -43,6 +43,7 @@ class HttpClient {
   ~HttpClient();
   static int on_socket(void* easy, int fd, int what, void* userp, void* socketp);
   static int on_timer(void* multi, long timeout_ms, void* userp);
+  static size_t on_header(char* p, size_t size, size_t n, void* ud);
   void drive(int fd, int events);
   void collect();
   void finish(Request* r, Result<HttpResponse> result);

@@ -83,7 +83,8 @@ void HttpSourceBase::attempt() {
     const bool can_retry = retry_ && attempts_ <= settings_.max_retries;
     const bool retry = can_retry && (!r || classify_http_status(r->status) == HttpVerdict::kRetry);
     if (retry) {
-      const auto delay = http_retry_delay_ms(attempts_, rng_(), settings_.retry_base.count());
+      const auto delay = http_retry_delay_ms(attempts_, rng_(), settings_.retry_base.count(),
+                                             r ? r->retry_after_s : std::nullopt);
       uv_timer_start(timer_, [](uv_timer_t* t) { static_cast<HttpSourceBase*>(t->data)->on_timer(); },
                      static_cast<std::uint64_t>(delay), 0);
       return;

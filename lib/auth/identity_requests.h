@@ -26,6 +26,7 @@ struct HttpResponse {
   long status = 0;
   std::string body;
   std::string www_authenticate;  // the WWW-Authenticate header (Azure Arc's challenge)
+  std::optional<std::int64_t> retry_after_s;  // a Retry-After header in seconds (429, 503)
 };
 
 // A user-assigned identity, selected by exactly one of its ids (EntraAuthOptions).

@@ -129,7 +129,8 @@ TEST_CASE("IMDS: 5xx, 429 and 410 are retried with backoff, then success") {
   SUBCASE("404") { statuses = {404}; }
   size_t n = 0;
   srv.handler = [&](const FakeRequest&) {
-    if (n < statuses.size()) return FakeReply{statuses[n++], R"({"error":"busy"})"};
+    // Retry-After: 0 is honoured as "no extra wait" (the backoff still applies).
+    if (n < statuses.size()) return FakeReply{statuses[n++], R"({"error":"busy"})", {"Retry-After: 0"}};
     return FakeReply{200, token_json("after-retry")};
   };
   auto s = imds(f, srv);
@@ -137,6 +138,22 @@ TEST_CASE("IMDS: 5xx, 429 and 410 are retried with backoff, then success") {
   REQUIRE_MESSAGE(t, (t ? "" : t.error().to_string()));
   CHECK(t->token == "after-retry");
   CHECK(srv.requests.size() == statuses.size() + 1);
+  close_source(f, *s);
+}
+
+TEST_CASE("IMDS: a 429 with Retry-After waits that long") {
+  LoopFixture f;
+  FakeHttpServer srv(&f.loop);
+  int n = 0;
+  srv.handler = [&](const FakeRequest&) {
+    if (n++ == 0) return FakeReply{429, R"({"error":"throttled"})", {"Retry-After: 1"}};
+    return FakeReply{200, token_json("patient")};
+  };
+  auto s = imds(f, srv);
+  const auto t0 = f.now_ms();
+  auto t = get(f, *s);
+  REQUIRE(t);
+  CHECK(f.now_ms() - t0 >= 900);
   close_source(f, *s);
 }
 
