@@ -219,7 +219,7 @@ struct Run {
             error("enqueue_for_orchestrator", r.error());
             start_ns.erase(inst);
             --in_flight;
-            launch();  // the start failed: not launched; try another
+            after(100, [this] { launch(); });  // the start failed: not launched; try another later
             return;
           }
           ++launched;
