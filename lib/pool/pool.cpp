@@ -395,7 +395,6 @@ void Pool::close(std::move_only_function<void()> done) {
   if (closing_) return;
   closing_ = true;
   on_closed_ = std::move(done);
-  alive_.reset();
   fail_waiters(retryable_error("query", "pool closed before a connection was available"));
   for (auto& l : leases_) l->conn = nullptr;
   leases_.clear();

@@ -178,7 +178,6 @@ class Pool final : public ConnectionOwner {
   int open_handles_ = 0;
   bool closing_ = false;
   std::move_only_function<void()> on_closed_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace duroxide::pg
