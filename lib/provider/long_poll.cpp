@@ -9,21 +9,31 @@ struct PollHub::Waiter {
   QueueKind kind;
   uint64_t deadline_ns;  // uv_hrtime() clock
   bool long_poll;
+  std::optional<std::string> cls;
   ScanFn scan;
   std::move_only_function<void()> finish_empty;
   uv_timer_t* timer = nullptr;
   bool scanning = false;
-  bool rescan_requested = false;
+  bool woken = false;             // the running scan was a wake-up (notification or due time)
+  bool rescan_requested = false;  // a wake-up was handed to this waiter while it scanned
   bool done = false;
-  uint64_t seq_at_scan = 0;
   std::list<std::unique_ptr<Waiter>>::iterator self;
 };
+
+namespace {
+
+std::string class_key(QueueKind kind, const std::string& cls) {
+  std::string k(1, static_cast<char>('0' + static_cast<int>(kind)));
+  return k + cls;
+}
+
+}  // namespace
 
 PollHub::PollHub(uv_loop_t* loop, Millis fallback_interval) : loop_(loop), fallback_(fallback_interval) {}
 
 PollHub::~PollHub() = default;
 
-void PollHub::start(QueueKind kind, Millis poll_timeout, ScanFn scan_fn,
+void PollHub::start(QueueKind kind, Millis poll_timeout, std::optional<std::string> wake_class, ScanFn scan_fn,
                     std::move_only_function<void()> finish_empty) {
   const int64_t timeout = std::max<int64_t>(0, poll_timeout.count());
   auto w = std::make_unique<Waiter>();
@@ -31,6 +41,7 @@ void PollHub::start(QueueKind kind, Millis poll_timeout, ScanFn scan_fn,
   w->kind = kind;
   w->deadline_ns = uv_hrtime() + static_cast<uint64_t>(timeout) * 1000000ull;
   w->long_poll = timeout > 0;
+  w->cls = std::move(wake_class);
   w->scan = std::move(scan_fn);
   w->finish_empty = std::move(finish_empty);
   waiters_.push_back(std::move(w));
@@ -40,13 +51,15 @@ void PollHub::start(QueueKind kind, Millis poll_timeout, ScanFn scan_fn,
     finish(raw, true);
     return;
   }
-  scan(raw);
+  scan(raw, false);
 }
 
-void PollHub::scan(Waiter* w) {
+void PollHub::scan(Waiter* w, bool woken) {
   w->scanning = true;
+  w->woken = woken;
   w->rescan_requested = false;
-  w->seq_at_scan = seq_[static_cast<int>(w->kind)];
+  ++scans_;
+  if (woken) ++wakeups_;
   w->scan([this, w](ScanVerdict v) { on_verdict(w, v); });
 }
 
@@ -56,22 +69,22 @@ void PollHub::on_verdict(Waiter* w, ScanVerdict v) {
     release(w);
     return;
   }
+  // A wake-up may stand for several items: one that found work passes it on to two more waiters,
+  // and one that ends now for another reason passes on a wake-up it was handed but did not use.
+  const bool handed = w->rescan_requested;
   if (v.completed) {
+    if ((w->woken || handed) && w->cls) wake_idle(w->kind, *w->cls, 2, w);
     finish(w, false);
     return;
   }
   const uint64_t now = uv_hrtime();
-  if (!w->long_poll || closing_) {
+  if (!w->long_poll || closing_ || now >= w->deadline_ns) {
+    if (handed && w->cls && !closing_) wake_idle(w->kind, *w->cls, 1, w);
     finish(w, true);
     return;
   }
-  if (now >= w->deadline_ns) {
-    finish(w, true);
-    return;
-  }
-  // A notification that arrived while the scan ran may describe work the scan did not see.
-  if (w->rescan_requested || seq_[static_cast<int>(w->kind)] != w->seq_at_scan) {
-    scan(w);
+  if (handed) {
+    scan(w, true);
     return;
   }
   arm(w, v.wake_in_ms);
@@ -80,7 +93,11 @@ void PollHub::on_verdict(Waiter* w, ScanVerdict v) {
 void PollHub::arm(Waiter* w, std::optional<int64_t> wake_in_ms) {
   const uint64_t now = uv_hrtime();
   uint64_t wait_ms = (w->deadline_ns - now + 999999) / 1000000;  // round up: never end early
-  if (wake_in_ms) wait_ms = std::min<uint64_t>(wait_ms, static_cast<uint64_t>(std::max<int64_t>(0, *wake_in_ms)));
+  if (wake_in_ms) {
+    const uint64_t in = static_cast<uint64_t>(std::max<int64_t>(0, *wake_in_ms));
+    if (w->cls) arm_class(w->kind, *w->cls, now + in * 1000000ull);
+    else wait_ms = std::min(wait_ms, in);
+  }
   if (!listening_) wait_ms = std::min<uint64_t>(wait_ms, static_cast<uint64_t>(fallback_.count()));
   if (!w->timer) {
     w->timer = new uv_timer_t;
@@ -96,30 +113,95 @@ void PollHub::arm(Waiter* w, std::optional<int64_t> wake_in_ms) {
       hub->finish(waiter, true);
       return;
     }
-    hub->scan(waiter);
+    hub->scan(waiter, false);
   }, wait_ms, 0);
 }
 
-void PollHub::notify(QueueKind kind) {
-  ++seq_[static_cast<int>(kind)];
+// Due times are kept per class, not per waiter: when work becomes eligible by time alone, one
+// waiter of the class is woken, exactly as for a notification.
+struct PollHub::ClassTimer {
+  PollHub* hub;
+  QueueKind kind;
+  std::string cls;
+  uv_timer_t timer;
+  uint64_t due_ns = 0;  // 0: not armed
+};
+
+void PollHub::arm_class(QueueKind kind, const std::string& cls, uint64_t due_ns) {
+  auto& slot = class_timers_[class_key(kind, cls)];
+  if (!slot) {
+    slot = std::make_unique<ClassTimer>();
+    slot->hub = this;
+    slot->kind = kind;
+    slot->cls = cls;
+    uv_timer_init(loop_, &slot->timer);
+    slot->timer.data = slot.get();
+    ++open_timers_;
+  }
+  if (slot->due_ns != 0 && slot->due_ns <= due_ns) return;
+  slot->due_ns = due_ns;
+  const uint64_t now = uv_hrtime();
+  const uint64_t in_ms = due_ns > now ? (due_ns - now + 999999) / 1000000 : 0;
+  uv_timer_start(&slot->timer, [](uv_timer_t* t) {
+    auto* c = static_cast<ClassTimer*>(t->data);
+    c->due_ns = 0;
+    c->hub->wake_class(c->kind, c->cls);
+  }, in_ms, 0);
+}
+
+int PollHub::wake_idle(QueueKind kind, const std::string& cls, int n, const Waiter* except) {
   // Copy the targets first: a scan may complete synchronously with an error and erase itself.
   std::vector<Waiter*> targets;
-  for (auto& w : waiters_)
-    if (w->kind == kind && !w->done) targets.push_back(w.get());
-  for (Waiter* w : targets) {
-    if (w->scanning) {
-      w->rescan_requested = true;
-    } else if (w->timer && !w->done) {
-      uv_timer_stop(w->timer);
-      scan(w);
-    }
+  for (auto& w : waiters_) {
+    if (static_cast<int>(targets.size()) == n) break;
+    if (w.get() == except || w->kind != kind || w->done || w->scanning || !w->timer || !w->cls || *w->cls != cls)
+      continue;
+    targets.push_back(w.get());
   }
+  for (Waiter* w : targets) {
+    if (w->done || w->scanning) continue;
+    uv_timer_stop(w->timer);
+    scan(w, true);
+  }
+  return static_cast<int>(targets.size());
+}
+
+void PollHub::notify(QueueKind kind) {
+  std::vector<std::string> classes;
+  for (auto& w : waiters_)
+    if (w->kind == kind && !w->done && w->cls && std::find(classes.begin(), classes.end(), *w->cls) == classes.end())
+      classes.push_back(*w->cls);
+  for (const std::string& cls : classes) wake_class(kind, cls);
+}
+
+void PollHub::wake_class(QueueKind kind, const std::string& cls) {
+  // The longest-waiting idle waiter, or else one that is scanning right now (its scan may have
+  // started before the write committed); nothing when one already has a wake-up pending.
+  if (closing_ || wake_idle(kind, cls, 1, nullptr) == 1) return;
+  Waiter* busy = nullptr;
+  for (auto& w : waiters_) {
+    if (w->kind != kind || w->done || !w->scanning || !w->cls || *w->cls != cls) continue;
+    if (w->rescan_requested) return;
+    if (!busy) busy = w.get();
+  }
+  if (busy) busy->rescan_requested = true;
 }
 
 void PollHub::subscribed() {
   listening_ = true;
-  notify(QueueKind::kOrchestrator);
-  notify(QueueKind::kWorker);
+  // Notifications may have been missed while unsubscribed: every waiter rescans once.
+  std::vector<Waiter*> targets;
+  for (auto& w : waiters_)
+    if (!w->done) targets.push_back(w.get());
+  for (Waiter* w : targets) {
+    if (w->done) continue;
+    if (w->scanning) {
+      w->rescan_requested = true;
+    } else if (w->timer) {
+      uv_timer_stop(w->timer);
+      scan(w, true);
+    }
+  }
 }
 
 void PollHub::lost() {
@@ -161,6 +243,14 @@ void PollHub::close(std::move_only_function<void()> done) {
   for (auto& w : waiters_)
     if (!w->done) all.push_back(w.get());
   for (Waiter* w : all) finish(w, true);
+  for (auto& [key, c] : class_timers_) {
+    uv_timer_stop(&c->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), [](uv_handle_t* h) {
+      PollHub* hub = static_cast<ClassTimer*>(h->data)->hub;
+      --hub->open_timers_;
+      hub->maybe_closed();
+    });
+  }
   maybe_closed();
 }
 

@@ -172,7 +172,7 @@ void PostgresProvider::fetch_orchestration_item(Millis lock_timeout, Millis poll
   auto finish_empty = [deliver] { deliver(std::optional<LockedOrchestration>{}); };
   if (filter && filter->supported_duroxide_versions.empty()) {
     // Supports nothing: no storage access, just the wait (contract §6.7).
-    s.polls.start(QueueKind::kOrchestrator, poll_timeout,
+    s.polls.start(QueueKind::kOrchestrator, poll_timeout, std::nullopt,
                   [](std::move_only_function<void(ScanVerdict)> v) { v(ScanVerdict{false, std::nullopt}); },
                   finish_empty);
     return;
@@ -181,7 +181,8 @@ void PostgresProvider::fetch_orchestration_item(Millis lock_timeout, Millis poll
   std::optional<std::string> ranges;
   if (filter) ranges = encode_ranges(*filter);
   const int64_t lock_ms = ms(lock_timeout);
-  s.polls.start(QueueKind::kOrchestrator, poll_timeout,
+  // Fetchers with the same capability ranges see the same work (one wake class).
+  s.polls.start(QueueKind::kOrchestrator, poll_timeout, ranges.value_or("*"),
                 [&s, lock_ms, ranges, deliver](std::move_only_function<void(ScanVerdict)> verdict) {
                   if (s.closing) return verdict(ScanVerdict{false, std::nullopt});
                   auto* scan = new OrchestrationScan{s, lock_ms, ranges, deliver, std::move(verdict)};

@@ -122,14 +122,16 @@ void PostgresProvider::fetch_work_item(Millis lock_timeout, Millis poll_timeout,
   auto finish_empty = [deliver] { deliver(std::optional<LockedWorkItem>{}); };
   TagArgs tags = tag_args(tag_filter);
   if (tags.never_matches) {
-    s.polls.start(QueueKind::kWorker, poll_timeout,
+    s.polls.start(QueueKind::kWorker, poll_timeout, std::nullopt,
                   [](std::move_only_function<void(ScanVerdict)> v) { v(ScanVerdict{false, std::nullopt}); },
                   finish_empty);
     return;
   }
   if (poll_timeout.count() > 0) s.ensure_listener();
   const int64_t lock_ms = ms(lock_timeout);
-  s.polls.start(QueueKind::kWorker, poll_timeout,
+  // Fetchers with the same tag filter and session owner see the same work (one wake class).
+  std::string wake_class = to_string(tag_filter) + (session ? "|session:" + session->owner_id : "|-");
+  s.polls.start(QueueKind::kWorker, poll_timeout, std::move(wake_class),
                 [&s, lock_ms, tags, session, deliver](std::move_only_function<void(ScanVerdict)> verdict) {
                   if (s.closing) return verdict(ScanVerdict{false, std::nullopt});
                   auto* scan = new WorkScan{s, lock_ms, tags, session, deliver, std::move(verdict)};
