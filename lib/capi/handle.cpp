@@ -315,8 +315,13 @@ int start(duroxide_provider* h, duroxide_callback cb, void* user_data, const cha
     bool posted = h->inbox->post([op, work = std::move(work)]() mutable {
       duroxide_provider* hh = op->h;
       if (hh->shutting_down) {
-        invoke_error(op->cb, op->user_data, op->name,
-                     retryable_error(op->name, "provider closed: operation not started"));
+        // Not reached in practice (shutdown is posted after every accepted operation), but the
+        // rules hold anyway: fetches complete with null, others were never started.
+        if (op->kind == OpKind::kFetchOrchestration || op->kind == OpKind::kFetchWork)
+          invoke_ok(op->cb, op->user_data, "null");
+        else
+          invoke_error(op->cb, op->user_data, op->name,
+                       retryable_error(op->name, "provider closed: operation not started"));
         delete op;
         return;
       }
