@@ -77,11 +77,12 @@ void HttpSourceBase::fetch(HttpRequest req, std::chrono::milliseconds timeout, b
 }
 
 void HttpSourceBase::attempt() {
-  ++attempts_;
+  if (attempts_++ == 0) first_attempt_at_ = uv_now(loop_);
   request_id_ = client_->send(req_, timeout_, [this](Result<HttpResponse> r) {
     request_id_ = 0;
-    const bool can_retry = retry_ && attempts_ <= settings_.max_retries;
-    const bool retry = can_retry && (!r || classify_http_status(r->status) == HttpVerdict::kRetry);
+    const bool retry = retry_ && should_retry(r ? std::optional<long>(r->status) : std::nullopt, attempts_,
+                                              settings_.max_retries,
+                                              static_cast<std::int64_t>(uv_now(loop_) - first_attempt_at_));
     if (retry) {
       const auto delay = http_retry_delay_ms(attempts_, rng_(), settings_.retry_base.count(),
                                              r ? r->retry_after_s : std::nullopt);

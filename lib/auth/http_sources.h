@@ -73,6 +73,7 @@ class HttpSourceBase : public LoopTokenSource {
   std::chrono::milliseconds timeout_{0};
   bool retry_ = false;
   int attempts_ = 0;
+  std::uint64_t first_attempt_at_ = 0;  // uv_now() of the first attempt
   std::uint64_t request_id_ = 0;
   FetchCallback fetch_cb_;
   // A failure waiting for the timer (fail_soon).

@@ -13,6 +13,12 @@ HttpVerdict classify_http_status(long status) {
   return HttpVerdict::kFinal;
 }
 
+bool should_retry(std::optional<long> status, int attempts, int max_retries, std::int64_t elapsed_ms) {
+  if (status && classify_http_status(*status) != HttpVerdict::kRetry) return false;
+  if (attempts <= max_retries) return true;
+  return status && *status == 410 && elapsed_ms < kImdsUpdateWindowMs;
+}
+
 std::int64_t http_retry_delay_ms(int attempt, std::uint64_t random, std::int64_t base_ms,
                                  std::optional<std::int64_t> retry_after_s) {
   constexpr std::int64_t kCap = 30'000;

@@ -171,6 +171,23 @@ TEST_CASE("entra pipeline: migrations, token rotation, old connections, 28P01 tr
   const auto after = s.backend_pids();
   REQUIRE(after.size() == 1);
   CHECK(after != before);
+
+  // A long-polling fetch opens the LISTEN connection: it logs in through the same hook (tok2).
+  std::optional<Result<std::optional<LockedWorkItem>>> fetched;
+  (*p)->fetch_work_item(30s, 300ms, std::nullopt, TagFilter::DefaultOnly{},
+                        [&](Result<std::optional<LockedWorkItem>> r) { fetched = std::move(r); });
+  REQUIRE(f.run_until([&] { return fetched.has_value(); }, 30s));
+  REQUIRE_MESSAGE(*fetched, (*fetched ? "" : fetched->error().to_string()));
+  std::string listeners;
+  for (int i = 0; i < 100 && listeners != "1"; ++i) {
+    auto r = s.sql("SELECT count(*) FROM pg_stat_activity WHERE usename = '" + s.role +
+                   "' AND application_name LIKE '%:listen'");
+    REQUIRE(r);
+    listeners = std::string(r->get(0, 0));
+    if (listeners != "1") f.run_until([] { return false; }, 20ms);
+  }
+  CHECK(listeners == "1");
+  CHECK(src->calls == 2);
   close(f, *p);
 }
 

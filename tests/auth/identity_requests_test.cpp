@@ -95,6 +95,14 @@ TEST_CASE("retry policy: IMDS guidance") {
       CHECK(d <= c);
     }
   }
+  CHECK(should_retry(std::nullopt, 1, 3, 0));   // no answer: retried
+  CHECK(should_retry(503L, 3, 3, 0));
+  CHECK_FALSE(should_retry(503L, 4, 3, 0));     // bounded
+  CHECK_FALSE(should_retry(std::nullopt, 4, 3, 0));
+  CHECK_FALSE(should_retry(400L, 1, 3, 0));     // final
+  CHECK_FALSE(should_retry(200L, 1, 3, 0));
+  CHECK(should_retry(410L, 9, 3, 69'999));      // IMDS update: at least 70 s
+  CHECK_FALSE(should_retry(410L, 9, 3, 70'000));
   CHECK(http_retry_delay_ms(1, 0, 800, 5) == 5000);     // Retry-After honoured
   CHECK(http_retry_delay_ms(1, 0, 800, 3600) == 60000); // but bounded
 }
