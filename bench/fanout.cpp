@@ -7,7 +7,9 @@
 //   (needs DATABASE_URL; --verify: histories checked per configuration after the run, -1 = all;
 //    --keep-schema: leave each configuration's schema in place, for bench/profile_fanout.sh)
 //
-// What it emulates, call for call (provider-contract §1, §5, §10.1 defaults):
+// The emulated runtime (client, orchestration slots, worker slots) is tests/load/workload.{h,cpp},
+// shared with the multi-process and fault tests. What it emulates, call for call (provider-contract
+// §1, §5, §10.1 defaults):
 //  * A closed-loop client keeps `concurrent` instances in flight for `duration` seconds: each
 //    start is enqueue_for_orchestrator(StartOrchestration); when an instance completes the next
 //    one is started. After `duration` nothing new starts and the run drains what is in flight.
@@ -63,26 +65,20 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "load/workload.h"
 #include "duroxide/pg/postgres_provider.h"
 #include "pool/pool.h"
 #include "sql/migrate.h"
 
 using namespace duroxide;
+using namespace duroxide::load;
 using namespace std::chrono_literals;
 
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Configuration and results
+// Results (the configuration and the emulated runtime live in tests/load/workload.h)
 // ---------------------------------------------------------------------------------------------
-struct Config {
-  std::string name;
-  int orch_slots = 2, worker_slots = 2, concurrent = 20, activities = 5, delay_ms = 10;
-  size_t payload_bytes = 0;  // activity input and result size; 0: small ("\"x\"" / "\"ok\"")
-  bool pgbench_ratio = false;
-  std::optional<double> goal_orch_s;
-};
-
 struct Figures {
   Config cfg;
   uint64_t launched = 0, completed = 0, errors = 0;
@@ -102,13 +98,6 @@ struct Figures {
   bool queues_empty = true;
   std::string load;
 };
-
-double now_s() { return static_cast<double>(uv_hrtime()) / 1e9; }
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 double process_cpu_s() {
   rusage u{};
@@ -151,241 +140,6 @@ std::string load_average() {
   return a + " " + b + " " + c;
 }
 
-std::string payload(size_t bytes, char seed) {
-  if (bytes == 0) return {};
-  // A JSON string value (the runtime passes serialized JSON): quotes around plain text.
-  std::string s = "\"";
-  static const char alphabet[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ";
-  for (size_t i = 0; s.size() + 1 < bytes; ++i) s += alphabet[(i * 7 + static_cast<size_t>(seed)) % (sizeof alphabet - 1)];
-  return s + "\"";
-}
-
-// ---------------------------------------------------------------------------------------------
-// The emulated runtime
-// ---------------------------------------------------------------------------------------------
-constexpr const char* kOrchName = "FanOutOrchestration";
-constexpr const char* kOrchVersion = "1.0.0";
-constexpr const char* kActivityName = "StressActivity";
-constexpr const char* kDuroxideVersion = "0.1.26";
-
-struct Run {
-  uv_loop_t* loop;
-  pg::PostgresProvider* p;
-  Config cfg;
-  std::string prefix;
-  std::string act_input, act_result;
-
-  bool launching = true;   // false once `duration` has passed
-  bool closing = false;    // the provider is being closed: slots stop re-arming
-  uint64_t next_seq = 0, launched = 0, completed = 0, errors = 0;
-  int in_flight = 0;       // started (enqueue issued) and not yet completed
-  std::map<std::string, uint64_t> start_ns;
-  std::vector<double> latency_us;
-  std::vector<std::string> completed_ids;
-  std::map<std::string, uint64_t> calls;
-  uint64_t total_calls = 0;
-  std::map<std::string, std::vector<double>> op_us;  // call → callback, per operation (and outcome)
-
-  void took(const std::string& op, uint64_t t0) {
-    op_us[op].push_back(static_cast<double>(uv_hrtime() - t0) / 1000.0);
-  }
-
-  void count(const char* op) {
-    ++calls[op];
-    ++total_calls;
-  }
-  void error(const char* op, const ProviderError& e) {
-    ++errors;
-    if (errors <= 20) std::fprintf(stderr, "\n%s: %s\n", op, e.to_string().c_str());
-  }
-
-  Event ev(const std::string& inst, uint64_t id, EventKind kind, std::optional<uint64_t> src = std::nullopt) {
-    return Event{id, src, inst, 1, static_cast<uint64_t>(wall_ms()), kDuroxideVersion, std::move(kind)};
-  }
-
-  // ---- client: closed-loop starts ----
-  void launch() {
-    if (!launching || closing) return;
-    std::string inst = prefix + std::to_string(next_seq++);
-    start_ns[inst] = uv_hrtime();
-    ++in_flight;
-    count("enqueue_for_orchestrator");
-    const uint64_t t0 = uv_hrtime();
-    p->enqueue_for_orchestrator(
-        WorkItem::StartOrchestration{inst, kOrchName, "{}", std::nullopt, std::nullopt, std::nullopt, 1}, std::nullopt,
-        [this, inst, t0](Result<void> r) {
-          took("enqueue_for_orchestrator", t0);
-          if (!r) {
-            error("enqueue_for_orchestrator", r.error());
-            start_ns.erase(inst);
-            --in_flight;
-            after(100, [this] { launch(); });  // the start failed: not launched; try another later
-            return;
-          }
-          ++launched;
-        });
-  }
-
-  // ---- orchestration dispatcher slot ----
-  void orchestration_slot() {
-    if (closing) return;
-    count("fetch_orchestration_item");
-    const uint64_t t0 = uv_hrtime();
-    p->fetch_orchestration_item(5000ms, 30000ms,
-                                DispatcherCapabilityFilter{{SemverRange{SemVer{0, 0, 0}, SemVer{0, 1, 26}}}},
-                                [this, t0](Result<std::optional<LockedOrchestration>> r) {
-                                  took(r && *r ? "fetch_orchestration_item" : "fetch_orchestration_item (empty/error)", t0);
-                                  if (!r) {
-                                    error("fetch_orchestration_item", r.error());
-                                    return retry_later([this] { orchestration_slot(); });
-                                  }
-                                  if (!*r) return orchestration_slot();
-                                  turn(std::move(**r));
-                                });
-  }
-
-  void turn(LockedOrchestration lo) {
-    const std::string inst = lo.item.instance;
-    const uint64_t exec = lo.item.execution_id;
-    uint64_t max_id = 0;
-    bool started = false, terminal = false;
-    std::set<uint64_t> scheduled, done;
-    for (const Event& e : lo.item.history) {
-      max_id = std::max(max_id, e.event_id);
-      if (e.kind.holds<EventKind::OrchestrationStarted>()) started = true;
-      if (e.kind.holds<EventKind::ActivityScheduled>()) scheduled.insert(e.event_id);
-      if (e.kind.holds<EventKind::ActivityCompleted>() && e.source_event_id) done.insert(*e.source_event_id);
-      if (is_terminal(e.kind)) terminal = true;
-    }
-    std::vector<Event> delta;
-    std::vector<WorkItem> worker;
-    ExecutionMetadata meta;
-    bool completes = false;
-    if (lo.item.history_error) {
-      error("fetch_orchestration_item", ProviderError{"history", *lo.item.history_error, false, {}});
-    } else if (!terminal) {
-      for (const WorkItem& m : lo.item.messages) {
-        if (m.holds<WorkItem::StartOrchestration>()) {
-          if (started) continue;  // a duplicate start of a running instance is ignored
-          started = true;
-          delta.push_back(ev(inst, ++max_id, EventKind::OrchestrationStarted{kOrchName, kOrchVersion, "{}", std::nullopt,
-                                                                             std::nullopt, std::nullopt, std::nullopt}));
-          meta.orchestration_name = kOrchName;
-          meta.orchestration_version = kOrchVersion;
-          meta.pinned_duroxide_version = SemVer{0, 1, 26};
-          for (int a = 0; a < cfg.activities; ++a) {
-            const uint64_t id = ++max_id;
-            const std::string input = cfg.payload_bytes ? act_input : "\"x" + std::to_string(a) + "\"";
-            delta.push_back(ev(inst, id, EventKind::ActivityScheduled{kActivityName, input, std::nullopt, std::nullopt}));
-            worker.push_back(WorkItem::ActivityExecute{inst, exec, id, kActivityName, input, std::nullopt, std::nullopt});
-            scheduled.insert(id);
-          }
-        } else if (const auto* c = m.get_if<WorkItem::ActivityCompleted>()) {
-          if (!started || !scheduled.count(c->id) || done.count(c->id)) continue;  // stale or duplicate
-          done.insert(c->id);
-          delta.push_back(ev(inst, ++max_id, EventKind::ActivityCompleted{c->result}, c->id));
-        }
-      }
-      if (started && done.size() == static_cast<size_t>(cfg.activities)) {
-        const std::string out = "\"done:" + std::to_string(cfg.activities) + "\"";
-        delta.push_back(ev(inst, ++max_id, EventKind::OrchestrationCompleted{out}));
-        meta.status = "Completed";
-        meta.output = out;
-        completes = true;
-      }
-    }
-    // (terminal or corrupted: ack with no changes, which drains the batch, as a runtime does)
-    count("ack_orchestration_item");
-    const uint64_t t0 = uv_hrtime();
-    p->ack_orchestration_item(lo.lock_token, exec, std::move(delta), std::move(worker), {}, std::move(meta), {},
-                              [this, inst, completes, t0](Result<void> a) {
-                                took("ack_orchestration_item", t0);
-                                if (!a) {
-                                  error("ack_orchestration_item", a.error());
-                                } else if (completes) {
-                                  auto it = start_ns.find(inst);
-                                  if (it != start_ns.end()) {
-                                    latency_us.push_back(static_cast<double>(uv_hrtime() - it->second) / 1000.0);
-                                    start_ns.erase(it);
-                                    ++completed;
-                                    completed_ids.push_back(inst);
-                                    --in_flight;
-                                    launch();
-                                  }
-                                }
-                                orchestration_slot();
-                              });
-  }
-
-  // ---- worker dispatcher slot ----
-  void worker_slot() {
-    if (closing) return;
-    count("fetch_work_item");
-    const uint64_t t0 = uv_hrtime();
-    p->fetch_work_item(30000ms, 30000ms, std::nullopt, TagFilter::DefaultOnly{},
-                       [this, t0](Result<std::optional<LockedWorkItem>> r) {
-                         took(r && *r ? "fetch_work_item" : "fetch_work_item (empty/error)", t0);
-                         if (!r) {
-                           error("fetch_work_item", r.error());
-                           return retry_later([this] { worker_slot(); });
-                         }
-                         if (!*r) return worker_slot();
-                         const auto* ae = (*r)->item.get_if<WorkItem::ActivityExecute>();
-                         if (!ae) return worker_slot();
-                         WorkItem done_item = WorkItem::ActivityCompleted{
-                             ae->instance, ae->execution_id, ae->id, cfg.payload_bytes ? act_result : "\"ok\""};
-                         std::string token = std::move((*r)->lock_token);
-                         if (cfg.delay_ms <= 0) return complete_activity(std::move(token), std::move(done_item));
-                         const uint64_t t_act = uv_hrtime();
-                         after(static_cast<uint64_t>(cfg.delay_ms), [this, t_act, token = std::move(token),
-                                                                     done_item = std::move(done_item)]() mutable {
-                           took("(activity delay, libuv timer)", t_act);  // what the bound assumes is exact
-                           complete_activity(std::move(token), std::move(done_item));
-                         });
-                       });
-  }
-
-  void complete_activity(std::string token, WorkItem done_item) {
-    count("ack_work_item");
-    const uint64_t t0 = uv_hrtime();
-    p->ack_work_item(std::move(token), std::move(done_item), [this, t0](Result<void> a) {
-      took("ack_work_item", t0);
-      if (!a) error("ack_work_item", a.error());
-      worker_slot();
-    });
-  }
-
-  // ---- timers ----
-  struct Timer {
-    uv_timer_t h;
-    std::move_only_function<void()> fn;
-  };
-  void after(uint64_t ms, std::move_only_function<void()> fn) {
-    auto* t = new Timer{{}, std::move(fn)};
-    uv_timer_init(loop, &t->h);
-    t->h.data = t;
-    uv_update_time(loop);
-    uv_timer_start(&t->h, [](uv_timer_t* h) {
-      auto* tt = static_cast<Timer*>(h->data);
-      auto run_it = std::move(tt->fn);
-      uv_close(reinterpret_cast<uv_handle_t*>(h), [](uv_handle_t* hh) { delete static_cast<Timer*>(hh->data); });
-      run_it();
-    }, ms, 0);
-  }
-  void retry_later(std::move_only_function<void()> fn) { after(100, std::move(fn)); }
-};
-
-// ---------------------------------------------------------------------------------------------
-// Helpers to run one operation to completion
-// ---------------------------------------------------------------------------------------------
-template <class T, class Start>
-Result<T> await_op(uv_loop_t* loop, Start&& start) {
-  std::optional<Result<T>> out;
-  start([&out](Result<T> r) { out.emplace(std::move(r)); });
-  while (!out) uv_run(loop, UV_RUN_ONCE);
-  return std::move(*out);
-}
-
 // Transactions (commit + rollback) of the current database, from a short-lived raw pool.
 std::optional<uint64_t> server_xacts(uv_loop_t* loop, const std::string& url) {
   auto pool = pg::Pool::create(loop, pg::PoolOptions{url, 1});
@@ -400,30 +154,6 @@ std::optional<uint64_t> server_xacts(uv_loop_t* loop, const std::string& url) {
   (*pool)->close([&] { closed = true; });
   while (!closed) uv_run(loop, UV_RUN_ONCE);
   return out;
-}
-
-// The history a runtime writes for one instance of this orchestration, checked event by event.
-bool history_ok(const std::vector<Event>& h, int n, std::string& why) {
-  const size_t want = static_cast<size_t>(2 * n + 2);
-  if (h.size() != want) return why = "events " + std::to_string(h.size()) + " != " + std::to_string(want), false;
-  std::set<uint64_t> sched, comp;
-  for (size_t i = 0; i < h.size(); ++i) {
-    const Event& e = h[i];
-    if (e.event_id != i + 1) return why = "event ids not 1..", false;
-    if (i == 0) {
-      if (!e.kind.holds<EventKind::OrchestrationStarted>()) return why = "event 1 not OrchestrationStarted", false;
-    } else if (i <= static_cast<size_t>(n)) {
-      if (!e.kind.holds<EventKind::ActivityScheduled>()) return why = "scheduled block", false;
-      sched.insert(e.event_id);
-    } else if (i + 1 < h.size()) {
-      if (!e.kind.holds<EventKind::ActivityCompleted>() || !e.source_event_id || !sched.count(*e.source_event_id) ||
-          !comp.insert(*e.source_event_id).second)
-        return why = "completion " + std::to_string(e.event_id), false;
-    } else if (!e.kind.holds<EventKind::OrchestrationCompleted>()) {
-      return why = "last event not OrchestrationCompleted", false;
-    }
-  }
-  return true;
 }
 
 Figures run_config(uv_loop_t* loop, const std::string& url, const Config& cfg, int duration_s, size_t pool_max,
