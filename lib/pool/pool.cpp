@@ -33,6 +33,7 @@ Result<ConnInfo> make_conninfo(const PoolOptions& o, std::string_view role) {
                       std::to_string(o.idle_in_transaction_timeout.count()));
   if (o.lock_timeout.count() > 0)
     info->add_setting("lock_timeout", std::to_string(o.lock_timeout.count()));
+  for (const auto& [name, value] : o.settings) info->add_setting(name, value);
   return info;
 }
 

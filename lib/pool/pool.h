@@ -53,6 +53,8 @@ struct PoolOptions {
   std::chrono::milliseconds statement_timeout{0};  // 0: server default
   std::chrono::milliseconds idle_in_transaction_timeout{60000};
   std::chrono::milliseconds lock_timeout{0};  // server-side lock_timeout; 0: server default
+  // Further server settings for every connection (name, value), sent at login.
+  std::vector<std::pair<std::string, std::string>> settings;
   std::string application_name = "duroxide-pg";
   std::chrono::milliseconds backoff_base{100};
   std::chrono::milliseconds backoff_cap{10000};

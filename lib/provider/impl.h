@@ -19,7 +19,8 @@ namespace duroxide::pg {
 // Named statements of the provider, registered with the pool once per provider.
 struct Statements {
   StatementId enqueue_orchestrator, enqueue_worker;
-  StatementId fetch_orchestration, ack_orchestration, abandon_orchestration, renew_orchestration;
+  StatementId fetch_orchestration, ack_orchestration, ack_orchestration_async, abandon_orchestration,
+      renew_orchestration;
   StatementId read_latest, read_execution, append;
   StatementId fetch_work, ack_work, renew_work, abandon_work;
   StatementId renew_sessions, cleanup_sessions;

@@ -318,10 +318,12 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
   s.add_channel(p, QueueKind::kOrchestrator);
   s.add_channel(p, QueueKind::kWorker);
   const bool scheduled_work = !worker_items.empty();
+  // A turn that ends its execution is what clients wait for: it always waits for the WAL flush.
+  const bool final_turn = metadata.status && *metadata.status != "Running";
 
   // Parameters 21 (output) and 30 (custom status) are bytea sent in binary form: exact bytes,
   // U+0000 included, no escaping.
-  s.pool->query(s.st.ack_orchestration, std::move(p),
+  s.pool->query(final_turn ? s.st.ack_orchestration : s.st.ack_orchestration_async, std::move(p),
                 [&s, scheduled_work, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
                   if (!r) {
                     if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
