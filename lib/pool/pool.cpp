@@ -248,6 +248,7 @@ void Pool::spawn() {
   auto* c = new Connection(loop_, *this, &statements_, co);
   slots_.push_back(Slot{c});
   ++connecting_;
+  ++connects_;
   c->connect(info_, &options_.credential);
 }
 
@@ -262,6 +263,10 @@ void Pool::connection_ready(Connection& c) {
   backoff_.record_success();
   next_spawn_at_ = 0;
   if (Slot* s = find(c)) s->was_ready = true;
+  if (failure_streak_ > 0 && options_.log)
+    options_.log(LogLevel::kInfo, "pool: connected again after " + std::to_string(failure_streak_) +
+                                      " failed attempt(s)");
+  failure_streak_ = 0;
   pump();
 }
 
@@ -276,6 +281,13 @@ void Pool::connection_failed(Connection& c, const ProviderError& why) {
   // A connection that never became ready is a failed connect attempt: back off before the next.
   const bool never_ready = s && !s->was_ready;
   if (never_ready) report_auth_failure(options_, c, why);
+  if (!closing_) {
+    if (never_ready) ++connect_failures_, ++failure_streak_;
+    else ++connections_lost_;
+    if (options_.log)
+      options_.log(LogLevel::kWarn, std::string(never_ready ? "pool: connection attempt failed: "
+                                                            : "pool: connection lost: ") + why.message);
+  }
   if (never_ready) {
     --connecting_;
     backoff_.record_failure();
@@ -384,9 +396,13 @@ void Pool::defer(QueryCallback cb, ProviderError e) {
 }
 
 Pool::Stats Pool::stats() const {
-  Stats st{slots_.size(), 0, 0, query_waiters_.size() + lease_waiters_.size()};
+  Stats st{slots_.size(), 0, 0, query_waiters_.size() + lease_waiters_.size(), connects_, connect_failures_,
+           connections_lost_};
   for (const Slot& s : slots_) {
-    if (s.conn->state() == Connection::State::kReady) ++st.ready;
+    if (s.conn->state() == Connection::State::kReady) {
+      ++st.ready;
+      if (s.conn->in_flight() == 0) ++st.idle;
+    }
     st.in_flight += s.conn->in_flight();
   }
   return st;

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "duroxide/pg/observability.h"
 #include "pool/backoff.h"
 #include "pool/connection.h"
 #include "pool/conninfo.h"
@@ -61,6 +62,7 @@ struct PoolOptions {
   CredentialSource credential;   // optional
   bool token_auth = false;       // the credential is a rotating token (auth errors retryable)
   AuthFailureHook on_auth_failure;  // optional; only with token_auth
+  Logger log;                       // optional: connection failures and recoveries
 };
 
 // Runs options.on_auth_failure when `why` is an authentication failure of a token-authenticated
@@ -118,6 +120,10 @@ class Pool final : public ConnectionOwner {
     size_t ready;
     size_t in_flight;
     size_t waiting;
+    uint64_t connects;          // attempts started
+    uint64_t connect_failures;  // attempts that never became ready
+    uint64_t connections_lost;  // ready connections that failed later
+    size_t idle = 0;            // ready with nothing in flight
   };
   Stats stats() const;
   size_t max_size() const { return max_size_; }
@@ -173,6 +179,10 @@ class Pool final : public ConnectionOwner {
   std::vector<std::shared_ptr<Lease::State>> leases_;
   Backoff backoff_;
   std::minstd_rand rng_;
+  uint64_t connects_ = 0;
+  uint64_t connect_failures_ = 0;
+  uint64_t connections_lost_ = 0;
+  uint64_t failure_streak_ = 0;  // failed attempts since the last ready connection
   uint64_t next_spawn_at_ = 0;  // uv_now() before which no connect starts (backoff)
   uv_timer_t timer_;            // acquire deadlines and backoff wake-up
   uv_timer_t defer_timer_;      // completes calls that fail before any I/O, on the next turn

@@ -139,6 +139,7 @@ void PostgresProvider::Impl::prepare_admin_statements() {
 // ---- listings -------------------------------------------------------------------------------
 
 void PostgresProvider::list_instances(Callback<std::vector<std::string>> cb) {
+  cb = impl_->track("list_instances", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "list_instances";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -149,6 +150,7 @@ void PostgresProvider::list_instances(Callback<std::vector<std::string>> cb) {
 }
 
 void PostgresProvider::list_instances_by_status(std::string status, Callback<std::vector<std::string>> cb) {
+  cb = impl_->track("list_instances_by_status", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "list_instances_by_status";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -160,6 +162,7 @@ void PostgresProvider::list_instances_by_status(std::string status, Callback<std
 }
 
 void PostgresProvider::list_executions(std::string instance, Callback<std::vector<std::uint64_t>> cb) {
+  cb = impl_->track("list_executions", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "list_executions";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -174,6 +177,7 @@ void PostgresProvider::list_executions(std::string instance, Callback<std::vecto
 }
 
 void PostgresProvider::list_children(std::string instance, Callback<std::vector<std::string>> cb) {
+  cb = impl_->track("list_children", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "list_children";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -188,6 +192,7 @@ void PostgresProvider::list_children(std::string instance, Callback<std::vector<
 
 void PostgresProvider::read_history_with_execution_id(std::string instance, std::uint64_t execution_id,
                                                       Callback<std::vector<Event>> cb) {
+  cb = impl_->track("read_history_with_execution_id", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "read_history_with_execution_id";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -201,6 +206,7 @@ void PostgresProvider::read_history_with_execution_id(std::string instance, std:
 }
 
 void PostgresProvider::read_history(std::string instance, Callback<std::vector<Event>> cb) {
+  cb = impl_->track("read_history", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "read_history";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -213,6 +219,7 @@ void PostgresProvider::read_history(std::string instance, Callback<std::vector<E
 }
 
 void PostgresProvider::latest_execution_id(std::string instance, Callback<std::uint64_t> cb) {
+  cb = impl_->track("latest_execution_id", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "latest_execution_id";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -226,6 +233,7 @@ void PostgresProvider::latest_execution_id(std::string instance, Callback<std::u
 // ---- instance and execution details --------------------------------------------------------
 
 void PostgresProvider::get_instance_info(std::string instance, Callback<InstanceInfo> cb) {
+  cb = impl_->track("get_instance_info", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_instance_info";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -253,6 +261,7 @@ void PostgresProvider::get_instance_info(std::string instance, Callback<Instance
 
 void PostgresProvider::get_execution_info(std::string instance, std::uint64_t execution_id,
                                           Callback<ExecutionInfo> cb) {
+  cb = impl_->track("get_execution_info", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_execution_info";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -278,6 +287,7 @@ void PostgresProvider::get_execution_info(std::string instance, std::uint64_t ex
 }
 
 void PostgresProvider::get_system_metrics(Callback<SystemMetrics> cb) {
+  cb = impl_->track("get_system_metrics", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_system_metrics";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -297,6 +307,7 @@ void PostgresProvider::get_system_metrics(Callback<SystemMetrics> cb) {
 }
 
 void PostgresProvider::get_queue_depths(Callback<QueueDepths> cb) {
+  cb = impl_->track("get_queue_depths", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_queue_depths";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -314,6 +325,7 @@ void PostgresProvider::get_queue_depths(Callback<QueueDepths> cb) {
 // ---- hierarchy ------------------------------------------------------------------------------
 
 void PostgresProvider::get_parent_id(std::string instance, Callback<std::optional<std::string>> cb) {
+  cb = impl_->track("get_parent_id", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_parent_id";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -331,6 +343,7 @@ void PostgresProvider::get_parent_id(std::string instance, Callback<std::optiona
 }
 
 void PostgresProvider::get_instance_tree(std::string root, Callback<InstanceTree> cb) {
+  cb = impl_->track("get_instance_tree", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_instance_tree";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -356,6 +369,7 @@ void PostgresProvider::get_instance_tree(std::string root, Callback<InstanceTree
 
 void PostgresProvider::delete_instances_atomic(std::vector<std::string> ids, bool force,
                                                Callback<DeleteInstanceResult> cb) {
+  cb = impl_->track("delete_instances_atomic", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "delete_instances_atomic";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -371,6 +385,7 @@ void PostgresProvider::delete_instances_atomic(std::vector<std::string> ids, boo
 }
 
 void PostgresProvider::delete_instance(std::string id, bool force, Callback<DeleteInstanceResult> cb) {
+  cb = impl_->track("delete_instance", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "delete_instance";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -384,6 +399,7 @@ void PostgresProvider::delete_instance(std::string id, bool force, Callback<Dele
 }
 
 void PostgresProvider::delete_instance_bulk(InstanceFilter filter, Callback<DeleteInstanceResult> cb) {
+  cb = impl_->track("delete_instance_bulk", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "delete_instance_bulk";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -401,6 +417,7 @@ void PostgresProvider::delete_instance_bulk(InstanceFilter filter, Callback<Dele
 // ---- pruning --------------------------------------------------------------------------------
 
 void PostgresProvider::prune_executions(std::string instance, PruneOptions options, Callback<PruneResult> cb) {
+  cb = impl_->track("prune_executions", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "prune_executions";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -416,6 +433,7 @@ void PostgresProvider::prune_executions(std::string instance, PruneOptions optio
 }
 
 void PostgresProvider::prune_executions_bulk(InstanceFilter filter, PruneOptions options, Callback<PruneResult> cb) {
+  cb = impl_->track("prune_executions_bulk", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "prune_executions_bulk";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));

@@ -7,6 +7,7 @@
 namespace duroxide::pg {
 
 void PostgresProvider::enqueue_for_orchestrator(WorkItem item, std::optional<Millis> delay, Callback<void> cb) {
+  cb = impl_->track("enqueue_for_orchestrator", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "enqueue_for_orchestrator";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -27,6 +28,7 @@ void PostgresProvider::enqueue_for_orchestrator(WorkItem item, std::optional<Mil
 
 void PostgresProvider::get_custom_status(std::string instance, std::uint64_t last_seen_version,
                                          Callback<std::optional<CustomStatus>> cb) {
+  cb = impl_->track("get_custom_status", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_custom_status";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -47,6 +49,7 @@ void PostgresProvider::get_custom_status(std::string instance, std::uint64_t las
 }
 
 void PostgresProvider::get_kv_value(std::string instance, std::string key, Callback<std::optional<std::string>> cb) {
+  cb = impl_->track("get_kv_value", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_kv_value";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -67,6 +70,7 @@ void PostgresProvider::get_kv_value(std::string instance, std::string key, Callb
 }
 
 void PostgresProvider::get_kv_all_values(std::string instance, Callback<std::map<std::string, std::string>> cb) {
+  cb = impl_->track("get_kv_all_values", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_kv_all_values";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -84,6 +88,7 @@ void PostgresProvider::get_kv_all_values(std::string instance, Callback<std::map
 }
 
 void PostgresProvider::get_instance_stats(std::string instance, Callback<std::optional<SystemStats>> cb) {
+  cb = impl_->track("get_instance_stats", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "get_instance_stats";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));

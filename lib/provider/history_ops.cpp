@@ -19,6 +19,7 @@ Result<std::vector<Event>> decode_history(PostgresProvider::Impl& s, std::string
 }
 
 void PostgresProvider::read(std::string instance, Callback<std::vector<Event>> cb) {
+  cb = impl_->track("read", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("read"));
   if (!storable_text(instance)) return s.fail_later(cb, invalid_argument("read", "instance id contains U+0000"));
@@ -30,6 +31,7 @@ void PostgresProvider::read(std::string instance, Callback<std::vector<Event>> c
 
 void PostgresProvider::read_with_execution(std::string instance, std::uint64_t execution_id,
                                            Callback<std::vector<Event>> cb) {
+  cb = impl_->track("read_with_execution", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "read_with_execution";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -48,6 +50,7 @@ void PostgresProvider::read_with_execution(std::string instance, std::uint64_t e
 
 void PostgresProvider::append_with_execution(std::string instance, std::uint64_t execution_id,
                                              std::vector<Event> events, Callback<void> cb) {
+  cb = impl_->track("append_with_execution", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "append_with_execution";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));

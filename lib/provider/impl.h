@@ -3,10 +3,12 @@
 
 #include <uv.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_set>
 
+#include "duroxide/pg/observability.h"
 #include "duroxide/pg/postgres_provider.h"
 #include "duroxide/wire.h"
 #include "pool/listener.h"
@@ -81,6 +83,24 @@ struct PostgresProvider::Impl {
   bool notify_dirty[2] = {false, false};
   bool notify_scheduled = false;
   void ensure_listener();
+
+  // ---- observability (metrics.cpp) ----
+  std::map<std::string, OperationMetrics, std::less<>> op_metrics;
+  std::map<std::string, uint64_t> errors_by_class;
+  uint64_t notifications_received = 0;
+  // Wraps an operation's callback so that its completion is counted and timed.
+  template <class T>
+  Callback<T> track(std::string_view op, Callback<T> cb) {
+    return [this, op, t0 = uv_hrtime(), cb = std::move(cb)](Result<T> r) mutable {
+      record(op, t0, r ? nullptr : &r.error());
+      cb(std::move(r));
+    };
+  }
+  void record(std::string_view op, uint64_t start_ns, const ProviderError* error);
+  void log(LogLevel level, std::string_view message) const {
+    if (options.logger && level >= options.log_level) options.logger(level, message);
+  }
+  ProviderMetrics metrics() const;
 
   // Completes `cb` with `e` on the next loop turn (never inside the caller's call).
   template <class T>

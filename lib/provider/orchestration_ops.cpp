@@ -166,6 +166,7 @@ std::string encode_ranges(const DispatcherCapabilityFilter& f) {
 void PostgresProvider::fetch_orchestration_item(Millis lock_timeout, Millis poll_timeout,
                                                 std::optional<DispatcherCapabilityFilter> filter,
                                                 Callback<std::optional<LockedOrchestration>> cb) {
+  cb = impl_->track("fetch_orchestration_item", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error(kFetch));
   Once<std::optional<LockedOrchestration>> deliver(std::move(cb));
@@ -198,6 +199,7 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
                                               ExecutionMetadata metadata,
                                               std::vector<ScheduledActivityIdentifier> cancelled_activities,
                                               Callback<void> cb) {
+  cb = impl_->track("ack_orchestration_item", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error(kAck));
   if (!fits_int64(execution_id) || execution_id == 0)
@@ -339,6 +341,7 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
 
 void PostgresProvider::abandon_orchestration_item(std::string lock_token, std::optional<Millis> delay,
                                                   bool ignore_attempt, Callback<void> cb) {
+  cb = impl_->track("abandon_orchestration_item", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "abandon_orchestration_item";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -356,6 +359,7 @@ void PostgresProvider::abandon_orchestration_item(std::string lock_token, std::o
 
 void PostgresProvider::renew_orchestration_item_lock(std::string lock_token, Millis extend_for,
                                                      Callback<void> cb) {
+  cb = impl_->track("renew_orchestration_item_lock", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("renew_orchestration_item_lock"));
   Params p;

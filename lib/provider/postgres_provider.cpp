@@ -166,11 +166,19 @@ void PostgresProvider::Impl::ensure_listener() {
   lo.statement_timeout = Millis(0);
   Listener::Callbacks cbs;
   cbs.on_notify = [this](std::string_view channel, std::string_view) {
+    ++notifications_received;
     if (channel == orch_channel) polls.notify(QueueKind::kOrchestrator);
     else if (channel == worker_channel) polls.notify(QueueKind::kWorker);
   };
-  cbs.on_subscribed = [this] { polls.subscribed(); };
-  cbs.on_lost = [this](const ProviderError&) { polls.lost(); };
+  cbs.on_subscribed = [this] {
+    log(LogLevel::kInfo, "listener: subscribed to the queue notifications of schema " + schema);
+    polls.subscribed();
+  };
+  cbs.on_lost = [this](const ProviderError& why) {
+    log(LogLevel::kWarn, "listener: lost (" + why.message + "); waiting fetches rescan every " +
+                             std::to_string(options.notify_fallback_interval.count()) + " ms meanwhile");
+    polls.lost();
+  };
   auto l = Listener::create(loop, lo, std::move(cbs));
   if (!l) return;  // the URL parsed for the pool already; waiters fall back to interval rescans
   listener = std::move(*l);
@@ -207,6 +215,10 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   po.lock_timeout = options.lock_timeout;
   po.idle_in_transaction_timeout = options.idle_in_transaction_timeout;
   po.application_name = options.application_name;
+  if (options.logger)
+    po.log = [logger = options.logger, min = options.log_level](LogLevel level, std::string_view m) {
+      if (level >= min) logger(level, m);
+    };
   // The server functions run their statements with plpgsql variables as parameters; custom plans
   // re-plan every statement on every call (measured: a third of the server's CPU). The queries are
   // index lookups whose best plan does not depend on the values.
@@ -250,6 +262,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
                      Impl* dying = impl.get();
                      auto shared_cb = std::make_shared<CreateCallback>(std::move(cb));
                      ProviderError e = r.error();
+                     dying->log(LogLevel::kError, "create: " + e.to_string());
                      auto teardown = [dying, impl = std::move(impl), shared_cb, e]() mutable {
                        dying->pool->close([impl = std::move(impl), shared_cb, e]() mutable {
                          impl->deferred.close([impl = std::move(impl), shared_cb, e]() mutable {
@@ -262,6 +275,9 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
                      else teardown();
                      return;
                    }
+                   impl->log(LogLevel::kInfo, "schema " + impl->schema + " at version " +
+                                                  std::to_string(r->schema_version) + " (" +
+                                                  std::to_string(r->applied) + " migration(s) applied now)");
                    cb(std::unique_ptr<PostgresProvider>(new PostgresProvider(std::move(impl))));
                  });
 }
@@ -271,6 +287,8 @@ PostgresProvider::PostgresProvider(std::unique_ptr<Impl> impl) : impl_(std::move
 PostgresProvider::~PostgresProvider() = default;
 
 const std::string& PostgresProvider::schema() const { return impl_->schema; }
+
+ProviderMetrics PostgresProvider::metrics() const { return impl_->metrics(); }
 
 std::string_view PostgresProvider::version() const { return "0.1.0"; }
 

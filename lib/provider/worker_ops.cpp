@@ -86,6 +86,7 @@ bool is_completion(const WorkItem& w) {
 }  // namespace
 
 void PostgresProvider::enqueue_for_worker(WorkItem item, Callback<void> cb) {
+  cb = impl_->track("enqueue_for_worker", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "enqueue_for_worker";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -114,6 +115,7 @@ void PostgresProvider::enqueue_for_worker(WorkItem item, Callback<void> cb) {
 void PostgresProvider::fetch_work_item(Millis lock_timeout, Millis poll_timeout,
                                        std::optional<SessionFetchConfig> session, TagFilter tag_filter,
                                        Callback<std::optional<LockedWorkItem>> cb) {
+  cb = impl_->track("fetch_work_item", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error(kFetch));
   if (session && !storable_text(session->owner_id))
@@ -142,6 +144,7 @@ void PostgresProvider::fetch_work_item(Millis lock_timeout, Millis poll_timeout,
 
 void PostgresProvider::ack_work_item(std::string lock_token, std::optional<WorkItem> completion,
                                      Callback<void> cb) {
+  cb = impl_->track("ack_work_item", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "ack_work_item";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -171,6 +174,7 @@ void PostgresProvider::ack_work_item(std::string lock_token, std::optional<WorkI
 }
 
 void PostgresProvider::renew_work_item_lock(std::string lock_token, Millis extend_for, Callback<void> cb) {
+  cb = impl_->track("renew_work_item_lock", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("renew_work_item_lock"));
   Params p;
@@ -183,6 +187,7 @@ void PostgresProvider::renew_work_item_lock(std::string lock_token, Millis exten
 
 void PostgresProvider::abandon_work_item(std::string lock_token, std::optional<Millis> delay, bool ignore_attempt,
                                          Callback<void> cb) {
+  cb = impl_->track("abandon_work_item", std::move(cb));
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("abandon_work_item"));
   Params p;
@@ -199,6 +204,7 @@ void PostgresProvider::abandon_work_item(std::string lock_token, std::optional<M
 
 void PostgresProvider::renew_session_lock(std::vector<std::string> owner_ids, Millis extend_for, Millis idle_timeout,
                                           Callback<std::uint64_t> cb) {
+  cb = impl_->track("renew_session_lock", std::move(cb));
   Impl& s = *impl_;
   constexpr std::string_view op = "renew_session_lock";
   if (s.closing) return s.fail_later(cb, Impl::closed_error(op));
@@ -220,6 +226,7 @@ void PostgresProvider::renew_session_lock(std::vector<std::string> owner_ids, Mi
 }
 
 void PostgresProvider::cleanup_orphaned_sessions(Millis, Callback<std::uint64_t> cb) {
+  cb = impl_->track("cleanup_orphaned_sessions", std::move(cb));
   // idle_timeout does not change the deletion set (contract §5.14).
   Impl& s = *impl_;
   if (s.closing) return s.fail_later(cb, Impl::closed_error("cleanup_orphaned_sessions"));

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "duroxide/pg/entra.h"
+#include "duroxide/pg/observability.h"
 #include "duroxide/provider.h"
 #include "duroxide/provider_admin.h"
 
@@ -63,6 +64,10 @@ struct PostgresProviderOptions {
   // survives a crash once it has reported success, at one WAL flush per ack (on a disk with a
   // 3.5 ms fdatasync that halves the reference fan-out throughput; see README).
   bool flush_every_ack = false;
+  // Receives log lines at or above log_level (connection loss and recovery, listener state,
+  // migrations, close); empty: nothing is logged. See duroxide/pg/observability.h.
+  Logger logger;
+  LogLevel log_level = LogLevel::kInfo;
 };
 
 class PostgresProvider final : public Provider, public ProviderAdmin {
@@ -96,6 +101,9 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
   void close(std::move_only_function<void()> done);
 
   const std::string& schema() const;
+
+  // Counters, latency histograms, pool and long-poll state as of now (loop thread only).
+  ProviderMetrics metrics() const;
 
   // Schema maintenance (contract §11.4): initialize_schema brings the schema to the library's
   // version exactly as create does (QD009 on a checksum mismatch); drop_schema drops every provider
