@@ -192,3 +192,36 @@ TEST_CASE("ambiguous_commit::ack_orchestration_item not committed and taken over
   CHECK_MESSAGE(ok, err_text(ok));
   CHECK(effects(s) == (Effects{5, 1, 1, 0, 1, 1, 1, "Running"}));
 }
+
+// After the lost reply, another dispatcher fetches the instance again (new messages arrived) and
+// holds its lock when the retry comes: the retry reports success and must leave that lock, that
+// batch and the history alone.
+TEST_CASE("ambiguous_commit::ack_orchestration_item retry while another dispatcher holds the instance") {
+  LoopFixture f;
+  ProxiedStore ps(f);
+  Store& s = ps.store;
+  REQUIRE(EO(s, start_item(kInst)));
+  const std::string token = fetched_token(ps);
+  ps.plan().arm(kAckOrch, CutPoint::kAfterCommit);
+  check_retryable(ack_via(ps, token, first_turn(false)), "ack_orchestration_item");
+  REQUIRE(ps.plan().commit_seen);
+
+  REQUIRE(EO(s, external_item(kInst)));
+  auto next = FO(s);
+  REQUIRE_MESSAGE(next, err_text(next));
+  REQUIRE(next->has_value());
+  REQUIRE((*next)->item.instance == kInst);
+  CHECK((*next)->item.history.size() == 5);
+
+  auto retry = ack_via(ps, token, first_turn(false));
+  CHECK_MESSAGE(retry, err_text(retry));
+  CHECK(s.live_instance_lock(kInst));  // still the other dispatcher's
+  CHECK(effects(s) == (Effects{5, 1, 2, 1, 1, 1, 1, "Running"}));
+
+  AckArgs a;
+  a.delta.push_back(make_event(kInst, 1, 6, EventKind::ExternalEvent{"poke", "{}"}));
+  a.metadata = meta();
+  auto ok_ack = AO(s, (*next)->lock_token, 1, std::move(a));
+  CHECK_MESSAGE(ok_ack, err_text(ok_ack));
+  CHECK(effects(s) == (Effects{6, 1, 1, 0, 1, 1, 2, "Running"}));  // two turns, two records
+}

@@ -141,3 +141,44 @@ TEST_CASE("ambiguous_commit::ack_work_item not committed and taken over: the ret
   CHECK_MESSAGE(ok, err_text(ok));
   CHECK(effects(s, "A") == (Effects{0, 1, 1}));
 }
+
+// The committed-token record is what makes the retry succeed; the contract keeps it for at least
+// 10 minutes (§5.2) while later acks prune older ones. Provider time is a manual clock.
+TEST_CASE("ambiguous_commit::ack_work_item retry window is at least 10 minutes of other acks") {
+  ManualClock clock;
+  PostgresProviderOptions o;
+  o.clock = clock.fn();
+  LoopFixture f;
+  ProxiedStore ps(f, o);
+  Store& s = ps.store;
+  for (uint64_t id = 1; id <= 4; ++id) REQUIRE(EW(s, activity_item("A", id)));
+
+  // An ack whose reply is lost, then another worker's ack 9 minutes later (it prunes old records).
+  const std::string early = fetched_token(ps, "A");
+  ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
+  check_retryable(ack_via(ps, early, completion("A", 1)), "ack_work_item");
+  REQUIRE(ps.plan().commit_seen);
+  clock.advance(9 * 60 * 1000);
+  auto other = FW(s);
+  REQUIRE_MESSAGE(other, err_text(other));
+  REQUIRE(other->has_value());
+  REQUIRE(AW(s, (*other)->lock_token, completion("A", 2)));
+  auto retry = ack_via(ps, early, completion("A", 1));
+  CHECK_MESSAGE(retry, err_text(retry));
+
+  // Past the window the record may be gone; the retry then fails as an invalid token (it must
+  // not apply anything either way).
+  const std::string late = fetched_token(ps, "A");
+  ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
+  check_retryable(ack_via(ps, late, completion("A", 3)), "ack_work_item");
+  REQUIRE(ps.plan().commit_seen);
+  clock.advance(11 * 60 * 1000);
+  auto last = FW(s);
+  REQUIRE_MESSAGE(last, err_text(last));
+  REQUIRE(last->has_value());
+  REQUIRE(AW(s, (*last)->lock_token, completion("A", 4)));
+  CHECK(s.sql_int("SELECT count(*) FROM " + s.table("committed_tokens") + " WHERE lock_token = $1",
+                  pg::Params().add(late)) == 0);
+  check_invalid_token(ack_via(ps, late, completion("A", 3)), "ack_work_item");
+  CHECK(effects(s, "A").completions == 4);  // one per activity, none twice
+}
