@@ -55,7 +55,7 @@ class Harness {
   void start_workers();
   // Starts every instance: bounded pipelining, failed starts retried after 100 ms.
   void start_instances();
-  // Runs the loop until `done()` or the deadline; `on_tick` runs every poll (fault injection).
+  // Runs the loop until `done()` or the deadline.
   bool run_until(const std::function<bool()>& done, std::chrono::milliseconds deadline);
   // Waits until every instance completed and no queue row, lock or session is left.
   bool wait_settled();
@@ -80,7 +80,7 @@ class Harness {
   pg::Pool& admin() { return *admin_; }
   std::string worker_app_prefix() const { return "duroxide-load-" + o_.tag + "-"; }
   std::string schema() const { return schema_; }
-  std::function<void()> on_tick;  // called from every poll tick
+  std::function<void()> on_tick;  // called from every 250 ms poll tick (no REQUIRE inside: a libuv callback)
 
  private:
   void pump();
