@@ -182,3 +182,30 @@ TEST_CASE("ambiguous_commit::ack_work_item retry window is at least 10 minutes o
   check_invalid_token(ack_via(ps, late, completion("A", 3)), "ack_work_item");
   CHECK(effects(s, "A").completions == 4);  // one per activity, none twice
 }
+
+// The connection that dies had just reported another query's error (pipelined ahead of the ack
+// on the same connection): the ack must still see a connection loss — retryable, no SQLSTATE —
+// and not inherit that error's text or code (libpq keeps per-connection error text).
+TEST_CASE("ambiguous_commit::ack_work_item lost right after a pipelined neighbour's error") {
+  PostgresProviderOptions o;
+  o.pool_max = 1;  // both operations share the one connection
+  LoopFixture f;
+  ProxiedStore ps(f, o);
+  Store& s = ps.store;
+  REQUIRE(EW(s, activity_item("A", 1)));
+  const std::string token = fetched_token(ps, "A");
+
+  ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
+  std::optional<Result<void>> renew, ack;
+  ps.via().renew_work_item_lock("00000000-0000-4000-8000-000000000000", 30s, [&](Result<void> r) { renew = std::move(r); });
+  ps.via().ack_work_item(token, completion("A", 1), [&](Result<void> r) { ack = std::move(r); });
+  REQUIRE(f.run_until([&] { return renew.has_value() && ack.has_value(); }));
+  REQUIRE(ps.plan().commit_seen);
+  check_invalid_token(*renew, "renew_work_item_lock");
+  check_retryable(*ack, "ack_work_item");
+  if (!*ack) CHECK_MESSAGE(ack->error().message.find("Invalid lock token") == std::string::npos, ack->error().to_string());
+
+  auto retry = ack_via(ps, token, completion("A", 1));
+  CHECK_MESSAGE(retry, err_text(retry));
+  CHECK(effects(s, "A") == (Effects{0, 1, 1}));
+}

@@ -22,7 +22,7 @@ class ProxiedStore {
     proxy_ = TcpProxy::start(&f.loop, url_server_address(database_url()), error);
     REQUIRE_MESSAGE(proxy_ != nullptr, error);
     options.application_name = "dxt_proxied";
-    options.pool_max = 2;
+    if (options.pool_max == 0) options.pool_max = 2;
     std::optional<Result<std::unique_ptr<PostgresProvider>>> out;
     PostgresProvider::create_with_schema(&f.loop, url_via_port(database_url(), proxy_->port()), store.schema(),
                                          std::move(options),
