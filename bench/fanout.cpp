@@ -97,6 +97,7 @@ struct Figures {
   uint64_t verified = 0, verify_failures = 0;
   bool queues_empty = true;
   std::string load;
+  std::string metrics;  // the provider's own snapshot (pg::to_string(ProviderMetrics))
 };
 
 double process_cpu_s() {
@@ -238,6 +239,7 @@ Figures run_config(uv_loop_t* loop, const std::string& url, const Config& cfg, i
     ++f.verified;
   }
 
+  f.metrics = pg::to_string(provider->metrics());
   run.closing = true;
   bool closed = false;
   provider->close([&] { closed = true; });
@@ -535,6 +537,8 @@ int main(int argc, char** argv) {
     for (const auto& [op, l] : f.op_latency)
       std::printf("| %s | %s | %zu | %.2f | %.2f | %.2f | %.2f |\n", f.cfg.name.c_str(), op.c_str(), l.count, l.p50_ms,
                   l.p95_ms, l.p99_ms, l.mean_ms);
+  std::printf("\nThe provider's metrics snapshot at the end of each configuration (PostgresProvider::metrics()):\n");
+  for (const Figures& f : all) std::printf("\n[%s]\n%s", f.cfg.name.c_str(), f.metrics.c_str());
   if (!csv.empty()) write_csv(csv, all);
   if (!json.empty()) write_json(json, all);
   return all_ok ? 0 : 1;
