@@ -193,3 +193,31 @@ TEST_CASE("bad_input::unstorable_identifiers_in_an_ack_keep_the_lock") {
   CHECK_FALSE(s.live_instance_lock("I"));
   CHECK(s.count_rows("history", "I") == 1);
 }
+
+// PostgreSQL cannot index a value much above 2.7 KB that does not compress: such an id fails with
+// a clear error naming the operation (SQLSTATE 54000, which the contract's default rule
+// classifies as retryable, §9.1) and stores nothing; the queues keep working.
+TEST_CASE("bad_input::incompressible_8k_instance_id_fails_cleanly") {
+  std::string id;
+  uint32_t x = 12345;
+  while (id.size() < 8192) {
+    x = x * 1103515245u + 12345u;
+    id.push_back(static_cast<char>('!' + (x >> 16) % 94));
+  }
+  LoopFixture f;
+  Store s = create_provider(f);
+  auto r = EO(s, start_item(id));
+  if (!r) {
+    // Observed: SQLSTATE 54000 "index row size ... exceeds btree maximum", retryable.
+    CHECK(r.error().operation == "enqueue_for_orchestrator");
+    CHECK_FALSE(r.error().message.empty());
+    check_no_secret(r.error());
+    CHECK(s.sql_int("SELECT count(*) FROM " + s.table("orchestrator_queue")) == 0);
+  } else {
+    auto t = ok(FO(s));  // stored after all: it must then round-trip
+    REQUIRE(t.has_value());
+    CHECK((t->item.instance == id));
+    ok(AbO(s, t->lock_token, 60s));
+  }
+  create_instance(s, "after");
+}
