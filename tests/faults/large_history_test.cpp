@@ -71,8 +71,7 @@ TEST_CASE("bad_input::history_of_100000_events_fetch_ack_read_delete") {
   ok(AO(s, t->lock_token, 1, std::move(a)));
   CHECK_FALSE(s.live_instance_lock(inst));
 
-  check_synthetic(ok(READ(s, inst)), inst, kEvents + 2);
-  check_synthetic(ok(READX(s, inst, 1)), inst, kEvents + 2);
+  check_synthetic(ok(READ(s, inst)), inst, kEvents + 2);  // (read_with_execution: same query path)
   auto info = ok(mgmt::get_instance_info(s, inst));
   CHECK(info.status == "Running");
   auto metrics = ok(mgmt::get_system_metrics(s));
@@ -93,8 +92,9 @@ TEST_CASE("bad_input::append_of_100000_events_in_one_call") {
   for (uint64_t n = 2; n <= static_cast<uint64_t>(kEvents) + 1; ++n) events.push_back(synthetic(inst, n));
   const std::vector<Event> expected = events;
   ok(APPEND(s, inst, 1, std::move(events)));
-  check_synthetic(ok(READ(s, inst)), inst, kEvents + 1);
-  CHECK(ok(READ(s, inst)) == expected);
+  const std::vector<Event> h = ok(READ(s, inst));
+  CHECK(h.size() == expected.size());
+  CHECK((h == expected));
 }
 
 TEST_CASE("bad_input::one_corrupt_row_in_100000_events") {
