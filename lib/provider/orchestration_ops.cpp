@@ -328,7 +328,10 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
   s.pool->query(final_turn ? s.st.ack_orchestration : s.st.ack_orchestration_async, std::move(p),
                 [&s, scheduled_work, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
                   if (!r) {
+                    // A lost connection leaves the outcome unknown: the next ack with this token asks.
+                    // A permanent answer ends the token's story (the entry would otherwise linger).
                     if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
+                    else if (!r.error().retryable) s.ambiguous_acks.erase(token);
                     return cb(std::unexpected(op_error(kAck, r.error())));
                   }
                   s.ambiguous_acks.erase(token);
