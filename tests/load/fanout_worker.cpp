@@ -105,6 +105,7 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  std::fprintf(stderr, "fanout_worker %s: %s\n", opts.application_name.c_str(), line.c_str());
+  std::fprintf(stderr, "fanout_worker %s: %s%s%s\n", opts.application_name.c_str(), line.c_str(),
+               run.first_error.empty() ? "" : "; first error: ", run.first_error.c_str());
   return rc == 0 ? 0 : 3;
 }

@@ -36,6 +36,7 @@ void Run::count(const char* op) {
 
 void Run::error(const char* op, const ProviderError& e) {
   ++errors;
+  if (first_error.empty()) first_error = std::string(op) + ": " + e.to_string();
   if (!quiet && errors <= 20) std::fprintf(stderr, "\n%s: %s\n", op, e.to_string().c_str());
 }
 

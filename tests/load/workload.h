@@ -64,6 +64,7 @@ struct Run {
   bool keep_stats = true;  // per-call latencies and completed ids (off for the soak: they grow)
   bool quiet = false;      // no error lines on stderr (the fault tests expect many)
   uint64_t next_seq = 0, launched = 0, completed = 0, errors = 0;
+  std::string first_error;  // "op: error" of the first failed call, for reports
   uint64_t turns_completing = 0;  // acks of turns that wrote OrchestrationCompleted, any instance
   int in_flight = 0;              // started (enqueue issued) and not yet completed
   std::map<std::string, uint64_t> start_ns;
