@@ -43,6 +43,11 @@ struct PostgresProvider::PoolSetup {
   // Stops background work tied to the provider (the Entra refresher); run first by close(), which
   // continues once `done` is called.
   std::move_only_function<void(std::move_only_function<void()> done)> shutdown;
+  // Runs `shutdown` when there is one, then `next`.
+  void stop_then(std::move_only_function<void()> next) {
+    if (shutdown) shutdown(std::move(next));
+    else next();
+  }
 };
 
 struct PostgresProvider::Impl {

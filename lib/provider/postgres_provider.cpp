@@ -245,8 +245,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
           delete pending;
           callback(std::unexpected(std::move(e)));
         };
-        if (pending->setup.shutdown) pending->setup.shutdown(std::move(report));
-        else report();
+        pending->setup.stop_then(std::move(report));
       });
     }, 0, 0);
     return;
@@ -271,8 +270,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
                          });
                        });
                      };
-                     if (dying->setup.shutdown) dying->setup.shutdown(std::move(teardown));
-                     else teardown();
+                     dying->setup.stop_then(std::move(teardown));
                      return;
                    }
                    impl->log(LogLevel::kInfo, "schema " + impl->schema + " at version " +
@@ -338,8 +336,7 @@ void PostgresProvider::close(std::move_only_function<void()> done) {
       else after_listener();
     });
   };
-  if (s.setup.shutdown) s.setup.shutdown(std::move(after_shutdown));
-  else after_shutdown();
+  s.setup.stop_then(std::move(after_shutdown));
 }
 
 }  // namespace duroxide::pg
