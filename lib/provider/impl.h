@@ -102,8 +102,9 @@ struct PostgresProvider::Impl {
     };
   }
   void record(std::string_view op, uint64_t start_ns, const ProviderError* error);
+  Logger log_sink;  // options.logger behind options.log_level (shared with the pool)
   void log(LogLevel level, std::string_view message) const {
-    if (options.logger && level >= options.log_level) options.logger(level, message);
+    if (log_sink) log_sink(level, message);
   }
   ProviderMetrics metrics() const;
 
@@ -117,6 +118,14 @@ struct PostgresProvider::Impl {
     return permanent_error(std::string(op), "provider is closed");
   }
 };
+
+// options.logger restricted to options.log_level; empty without a logger.
+inline Logger level_filtered_logger(const PostgresProviderOptions& o) {
+  if (!o.logger) return {};
+  return [logger = o.logger, min = o.log_level](LogLevel level, std::string_view m) {
+    if (level >= min) logger(level, m);
+  };
+}
 
 // The operation name replaces the pool's generic "query".
 inline ProviderError op_error(std::string_view op, ProviderError e) {

@@ -45,6 +45,7 @@ PostgresProvider::Impl::Impl(uv_loop_t* l, std::string s, PostgresProviderOption
       pool(std::move(p)),
       deferred(l),
       polls(l, options.notify_fallback_interval) {
+  log_sink = level_filtered_logger(options);
   prepare_statements();
 }
 
@@ -215,10 +216,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   po.lock_timeout = options.lock_timeout;
   po.idle_in_transaction_timeout = options.idle_in_transaction_timeout;
   po.application_name = options.application_name;
-  if (options.logger)
-    po.log = [logger = options.logger, min = options.log_level](LogLevel level, std::string_view m) {
-      if (level >= min) logger(level, m);
-    };
+  po.log = level_filtered_logger(options);
   // The server functions run their statements with plpgsql variables as parameters; custom plans
   // re-plan every statement on every call (measured: a third of the server's CPU). The queries are
   // index lookups whose best plan does not depend on the values.
