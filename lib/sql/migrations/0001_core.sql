@@ -1191,15 +1191,19 @@ BEGIN
     IF p_reject_token IS NULL AND p_tag_mode = 'default_only' AND p_session_owner IS NULL
        AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.worker_queue e
                         WHERE e.lock_token IS NOT NULL AND e.locked_until <= p_now) THEN
+        -- The pick must be a scalar subquery (an InitPlan, run once). As a joined FROM item it can
+        -- be rescanned once per outer row of a nested loop; each rescan skips the row this very
+        -- statement already updated and picks the next, so one fetch would lease several rows
+        -- under one token (seen under load as a unique violation on worker_queue_token_idx).
         UPDATE __SCHEMA__.worker_queue w
            SET lock_token = v_token, locked_until = v_until, attempt_count = w.attempt_count + 1
-          FROM (SELECT c.id FROM __SCHEMA__.worker_queue c
-                 WHERE c.lock_token IS NULL AND c.tag IS NULL AND c.session_id IS NULL
-                   AND c.visible_at <= p_now
-                 ORDER BY c.id
-                 LIMIT 1
-                   FOR UPDATE SKIP LOCKED) pick
-         WHERE w.id = pick.id AND __SCHEMA__.work_item_kind(w.work_item) = 'ActivityExecute'
+         WHERE w.id = (SELECT c.id FROM __SCHEMA__.worker_queue c
+                        WHERE c.lock_token IS NULL AND c.tag IS NULL AND c.session_id IS NULL
+                          AND c.visible_at <= p_now
+                        ORDER BY c.id
+                        LIMIT 1
+                          FOR UPDATE SKIP LOCKED)
+           AND __SCHEMA__.work_item_kind(w.work_item) = 'ActivityExecute'
         RETURNING w.id, w.work_item, w.attempt_count INTO v_id, v_item, v_attempt;
         IF FOUND THEN
             RETURN QUERY SELECT 'item'::text, v_id, v_item, v_token, v_attempt, NULL::bigint;
