@@ -17,7 +17,7 @@ meson compile -C build -j "$jobs"
 if [ "${DUROXIDE_SKIP_SANITIZERS:-0}" != 1 ]; then
   if [ ! -f build-asan/build.ninja ]; then
     meson setup build-asan -Dwerror_ci=true -Db_sanitize=address,undefined -Db_lundef=false \
-      -Dbuildtype=debug
+      -Dbuildtype=debug -Dbenches=false
   fi
   meson compile -C build-asan -j "$jobs"
 fi

@@ -89,8 +89,12 @@ void PostgresProvider::Impl::prepare_statements() {
   st.ack_work = fn("dx_ack_work", "SELECT " + q + ".ack_work_item($1, $2, $3, $4, $5, $6, $7)" + async_commit);
   st.renew_work = fn("dx_renew_work", "SELECT " + q + ".renew_work_item_lock($1, $2, $3)");
   st.abandon_work = fn("dx_abandon_work", "SELECT " + q + ".abandon_work_item($1, $2, $3, $4, $5)");
-  st.notify_one = fn("dx_notify_one", "SELECT pg_notify($1, $2)");
-  st.notify_both = fn("dx_notify_both", "SELECT pg_notify($1, $3), pg_notify($2, $3)");
+  // A NOTIFY takes a transaction id, so its transaction writes a commit record; committed
+  // synchronously it would wait for a WAL flush holding the cluster-wide notify lock, and stall
+  // every statement pipelined behind it on the same connection. It carries no data: never flush.
+  const std::string never_flush = ", set_config('synchronous_commit', 'off', true)";
+  st.notify_one = fn("dx_notify_one", "SELECT pg_notify($1, $2)" + never_flush);
+  st.notify_both = fn("dx_notify_both", "SELECT pg_notify($1, $3), pg_notify($2, $3)" + never_flush);
   // The session, status and KV reads are single statements; they need no server-side function.
   st.renew_sessions = fn("dx_renew_sessions",
       "UPDATE " + q + ".sessions SET locked_until = " + q + ".sat_add($1, $3) "
