@@ -135,6 +135,10 @@ CREATE INDEX IF NOT EXISTS orchestrator_queue_ready_idx
 -- Rows written with a future visibility (timers, delays, deferrals, quarantine).
 CREATE INDEX IF NOT EXISTS orchestrator_queue_delayed_idx
     ON __SCHEMA__.orchestrator_queue (visible_at) WHERE visible_at > created_at;
+-- The same rows in FIFO order, for the fetch's window over them. Without it that window walked the
+-- primary key through the whole queue (every ready row fails its filter): O(queue) per fetch.
+CREATE INDEX IF NOT EXISTS orchestrator_queue_delayed_fifo_idx
+    ON __SCHEMA__.orchestrator_queue (id) WHERE visible_at > created_at;
 
 CREATE TABLE IF NOT EXISTS __SCHEMA__.worker_queue (
     id            bigint  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,   -- FIFO enqueue sequence
@@ -1189,8 +1193,10 @@ BEGIN
     -- may be older and must be redelivered first; anything unusual (a row that is not an
     -- ActivityExecute) falls through to the general scan below.
     IF p_reject_token IS NULL AND p_tag_mode = 'default_only' AND p_session_owner IS NULL
-       AND NOT EXISTS (SELECT 1 FROM __SCHEMA__.worker_queue e
-                        WHERE e.lock_token IS NOT NULL AND e.locked_until <= p_now) THEN
+       -- (min() reads one end of worker_queue_locked_idx; a plain NOT EXISTS got a generic plan
+       -- that scanned the heap with every dead row the queue left since the last vacuum)
+       AND coalesce((SELECT min(e.locked_until) FROM __SCHEMA__.worker_queue e
+                      WHERE e.lock_token IS NOT NULL) > p_now, true) THEN
         -- The pick must be a scalar subquery (an InitPlan, run once). As a joined FROM item it can
         -- be rescanned once per outer row of a nested loop; each rescan skips the row this very
         -- statement already updated and picks the next, so one fetch would lease several rows
