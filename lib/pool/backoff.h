@@ -17,16 +17,15 @@ class Backoff {
   // spreads out but never retries much earlier than planned. Zero after no failure.
   ms next_delay(uint64_t random) const;
 
-  void record_failure() {
-    if (failures_ < 62) ++failures_;
-  }
+  void record_failure() { ++failures_; }
   void record_success() { failures_ = 0; }
-  unsigned failures() const { return failures_; }
+  // Failed attempts since the last success (uncapped: next_delay stops doubling at the cap).
+  uint64_t failures() const { return failures_; }
 
  private:
   ms base_;
   ms cap_;
-  unsigned failures_ = 0;
+  uint64_t failures_ = 0;
 };
 
 }  // namespace duroxide::pg

@@ -260,13 +260,12 @@ void report_auth_failure(const PoolOptions& options, const Connection& c, const 
 
 void Pool::connection_ready(Connection& c) {
   --connecting_;
+  if (backoff_.failures() > 0 && options_.log)
+    options_.log(LogLevel::kInfo, "pool: connected again after " + std::to_string(backoff_.failures()) +
+                                      " failed attempt(s)");
   backoff_.record_success();
   next_spawn_at_ = 0;
   if (Slot* s = find(c)) s->was_ready = true;
-  if (failure_streak_ > 0 && options_.log)
-    options_.log(LogLevel::kInfo, "pool: connected again after " + std::to_string(failure_streak_) +
-                                      " failed attempt(s)");
-  failure_streak_ = 0;
   pump();
 }
 
@@ -280,18 +279,17 @@ void Pool::connection_failed(Connection& c, const ProviderError& why) {
   Slot* s = find(c);
   // A connection that never became ready is a failed connect attempt: back off before the next.
   const bool never_ready = s && !s->was_ready;
-  if (never_ready) report_auth_failure(options_, c, why);
-  if (!closing_) {
-    if (never_ready) ++connect_failures_, ++failure_streak_;
-    else ++connections_lost_;
-    if (options_.log)
-      options_.log(LogLevel::kWarn, std::string(never_ready ? "pool: connection attempt failed: "
-                                                            : "pool: connection lost: ") + why.message);
-  }
   if (never_ready) {
+    report_auth_failure(options_, c, why);
     --connecting_;
     backoff_.record_failure();
     next_spawn_at_ = uv_now(loop_) + static_cast<uint64_t>(backoff_.next_delay(rng_()).count());
+  }
+  if (!closing_) {
+    ++(never_ready ? connect_failures_ : connections_lost_);
+    if (options_.log)
+      options_.log(LogLevel::kWarn, std::string(never_ready ? "pool: connection attempt failed: "
+                                                            : "pool: connection lost: ") + why.message);
   }
   for (auto& l : leases_)
     if (l->conn == &c) l->conn = nullptr;

@@ -182,7 +182,6 @@ class Pool final : public ConnectionOwner {
   uint64_t connects_ = 0;
   uint64_t connect_failures_ = 0;
   uint64_t connections_lost_ = 0;
-  uint64_t failure_streak_ = 0;  // failed attempts since the last ready connection
   uint64_t next_spawn_at_ = 0;  // uv_now() before which no connect starts (backoff)
   uv_timer_t timer_;            // acquire deadlines and backoff wake-up
   uv_timer_t defer_timer_;      // completes calls that fail before any I/O, on the next turn

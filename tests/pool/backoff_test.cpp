@@ -2,6 +2,8 @@
 
 #include "pool/backoff.h"
 
+#include <cstdint>
+
 using duroxide::pg::Backoff;
 using ms = std::chrono::milliseconds;
 
@@ -27,7 +29,16 @@ TEST_CASE("backoff: grows exponentially within [ceiling/2, ceiling] and stops at
 TEST_CASE("backoff: success resets; many failures never overflow") {
   Backoff b(ms(100), ms(5000));
   for (int i = 0; i < 500; ++i) b.record_failure();
+  CHECK(b.failures() == 500);  // the pool logs this count when it connects again
   CHECK(b.next_delay(~0ull).count() <= 5000);
   b.record_success();
+  CHECK(b.failures() == 0);
   CHECK(b.next_delay(3) == ms(0));
+}
+
+TEST_CASE("backoff: a cap near the int64 limit never overflows the doubling") {
+  Backoff b(ms(1000), ms(INT64_MAX));
+  for (int i = 0; i < 100; ++i) b.record_failure();
+  const auto d = b.next_delay(~0ull).count();
+  CHECK(d >= INT64_MAX / 2);  // reached the cap without wrapping negative
 }
