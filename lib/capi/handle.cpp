@@ -72,6 +72,9 @@ void begin_shutdown(duroxide_provider* h) {
       invoke_ok(o->cb, o->user_data, "null");
     }
   }
+  // Step 1 (no new scans) and step 3 (work still waiting for a connection was never sent): the
+  // waiting queries fail on the next loop turn and report "operation not started".
+  h->core->begin_close();
   if (h->plain_in_flight == 0) return close_core(h);
   uv_timer_init(&h->loop, &h->grace_timer);
   h->grace_timer.data = h;
@@ -258,12 +261,12 @@ std::shared_ptr<OpenRequest> make_request(const char* url, const char* schema, c
 
 pg::PostgresProvider& core(Op* op) { return *op->h->core; }
 
-ProviderError map_close_error(ProviderError e, bool core_closing) {
-  if (!core_closing) return e;
+ProviderError map_close_error(ProviderError e, bool shutting_down, bool core_closing) {
+  if (!shutting_down) return e;
   if (e.message == "pool closed before a connection was available" || e.message == "pool is closed" ||
       e.message == "provider is closed")
     return retryable_error(std::move(e.operation), "provider closed: operation not started");
-  if (e.retryable && e.sqlstate.empty())
+  if (core_closing && e.retryable && e.sqlstate.empty())
     return retryable_error(std::move(e.operation), "provider closed: outcome unknown");
   return e;
 }
@@ -279,7 +282,7 @@ void complete_ok(Op* op, std::string json) {
 void complete_error(Op* op, ProviderError e) {
   if (!op->answered && op->cb) {
     op->answered = true;
-    invoke_error(op->cb, op->user_data, op->name, map_close_error(std::move(e), op->h->core_closing));
+    invoke_error(op->cb, op->user_data, op->name, map_close_error(std::move(e), op->h->shutting_down, op->h->core_closing));
   }
   retire(op);
 }

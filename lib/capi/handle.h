@@ -66,8 +66,9 @@ int start_failed(duroxide_provider* h, duroxide_callback cb, void* user_data, co
 // The core of an operation's handle (loop thread).
 pg::PostgresProvider& core(Op* op);
 
-// Maps a core error that arrived once the core itself was closing (c-api.md §8.3).
-ProviderError map_close_error(ProviderError e, bool core_closing);
+// Maps a core error that arrived during shutdown (c-api.md §8.3): never sent => "operation not
+// started"; cut off by the closing core => "outcome unknown".
+ProviderError map_close_error(ProviderError e, bool shutting_down, bool core_closing);
 
 }  // namespace duroxide::capi
 

@@ -334,6 +334,16 @@ void Pool::release_lease(Connection* c) {
   }
 }
 
+void Pool::cancel_waiting(const ProviderError& why) {
+  std::deque<QueryWaiter> qs;
+  qs.swap(query_waiters_);
+  std::deque<LeaseWaiter> ls;
+  ls.swap(lease_waiters_);
+  for (QueryWaiter& w : qs) defer(std::move(w.req.callback), why);
+  for (LeaseWaiter& w : ls)
+    defer([cb = std::move(w.cb), why](Result<QueryResult>) mutable { cb(std::unexpected(std::move(why))); }, why);
+}
+
 void Pool::fail_waiters(const ProviderError& why) {
   std::deque<QueryWaiter> qs;
   qs.swap(query_waiters_);

@@ -236,13 +236,18 @@ void PollHub::release(Waiter* w) {
   }
 }
 
-void PollHub::close(std::move_only_function<void()> done) {
+void PollHub::stop() {
+  if (closing_) return;
   closing_ = true;
-  on_closed_ = std::move(done);
   std::vector<Waiter*> all;
   for (auto& w : waiters_)
     if (!w->done) all.push_back(w.get());
   for (Waiter* w : all) finish(w, true);
+}
+
+void PollHub::close(std::move_only_function<void()> done) {
+  stop();
+  on_closed_ = std::move(done);
   for (auto& [key, c] : class_timers_) {
     uv_timer_stop(&c->timer);
     uv_close(reinterpret_cast<uv_handle_t*>(&c->timer), [](uv_handle_t* h) {

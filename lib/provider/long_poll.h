@@ -56,8 +56,10 @@ class PollHub {
   void lost();
   bool listening() const { return listening_; }
 
-  // Ends every wait with its empty result; later start() calls still run their scans' callers
-  // through finish_empty without scanning. `done` runs once every timer is closed.
+  // Ends every wait with its empty result; later start() calls run their callers through
+  // finish_empty without scanning, and scans already running are not repeated. Idempotent.
+  void stop();
+  // stop(), then closes the timers; `done` runs once every timer is closed. Call once.
   void close(std::move_only_function<void()> done);
   size_t waiting() const { return waiters_.size(); }
   // Scans started so far (first scans and rescans), for tests and metrics.

@@ -312,6 +312,13 @@ void PostgresProvider::drop_schema(Callback<void> cb) {
   });
 }
 
+void PostgresProvider::begin_close() {
+  Impl& s = *impl_;
+  if (s.closing) return;
+  s.polls.stop();
+  s.pool->cancel_waiting(retryable_error("query", "pool closed before a connection was available"));
+}
+
 void PostgresProvider::close(std::move_only_function<void()> done) {
   Impl& s = *impl_;
   if (s.closing) {

@@ -26,7 +26,7 @@ typedef struct op {
     int fired, ok, retryable;
     double at;
     char message[128];
-    char json[64];
+    char json[128];
 } op;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -55,17 +55,25 @@ static void wait_fired(op *o)
     pthread_mutex_unlock(&mu);
 }
 
-static duroxide_provider *open_fresh(const char *prefix, const char *options)
+/* `schema_out` (64 bytes, may be NULL) receives the schema's name. */
+static duroxide_provider *open_in(const char *prefix, const char *options, char *schema_out)
 {
     char schema[64], *error = NULL;
     duroxide_provider *p;
     tu_schema(schema, sizeof schema, prefix);
+    if (schema_out != NULL)
+        snprintf(schema_out, 64, "%s", schema);
     p = duroxide_provider_open(URL, schema, options, &error);
     if (p == NULL) {
         fprintf(stderr, "open: %s\n", error);
         abort();
     }
     return p;
+}
+
+static duroxide_provider *open_fresh(const char *prefix, const char *options)
+{
+    return open_in(prefix, options, NULL);
 }
 
 static void drop(duroxide_provider *p)
@@ -86,9 +94,11 @@ static void close_from_other_thread(void)
 {
     enum { N = 60 };
     static op polls[2], writes[N];
-    duroxide_provider *p = open_fresh("capi_sd1", "{\"pool_max\":2}");
+    char schema[64];
+    duroxide_provider *p = open_in("capi_sd1", "{\"pool_max\":2}", schema);
     double t0;
     int i, ok = 0, not_started = 0, unknown = 0;
+    unsigned long long depth = 0;
     drop(p); /* schema gone: nothing for the polls to find; recreate it */
     {
         op o;
@@ -130,9 +140,25 @@ static void close_from_other_thread(void)
     CHECK(duroxide_provider_read(p, "s-0", on_op, &writes[0]) == DUROXIDE_ECLOSED);
     CHECK(duroxide_provider_close(p) == DUROXIDE_OK);
     duroxide_provider_free(p);
+    /* "operation not started" means no effect (step 3): the queue holds every start reported ok,
+     * some of those whose outcome is unknown, and none of the others. */
+    {
+        char *error = NULL;
+        op o;
+        duroxide_provider *q = duroxide_provider_open(URL, schema, NULL, &error);
+        CHECK(q != NULL);
+        memset(&o, 0, sizeof o);
+        CHECK(duroxide_admin_get_queue_depths(q, on_op, &o) == DUROXIDE_OK);
+        wait_fired(&o);
+        CHECK(o.ok && sscanf(o.json, "{\"orchestrator_queue\":%llu", &depth) == 1);
+        CHECK(depth >= (unsigned long long)ok && depth <= (unsigned long long)(ok + unknown));
+        drop(q);
+        CHECK(duroxide_provider_close(q) == DUROXIDE_OK);
+        duroxide_provider_free(q);
+    }
     printf("close from another thread: polls answered null in %.1f / %.1f ms; writes: %d ok, %d not started, "
-           "%d outcome unknown\n",
-           polls[0].at - t0, polls[1].at - t0, ok, not_started, unknown);
+           "%d outcome unknown; %llu in the queue\n",
+           polls[0].at - t0, polls[1].at - t0, ok, not_started, unknown, depth);
 }
 
 /* 2. Close, then free, from inside a callback of the same handle. */

@@ -99,6 +99,13 @@ class PostgresProvider final : public Provider, public ProviderAdmin {
   // empty result, completes or fails (retryable) everything in flight, closes every connection and
   // handle, then calls `done`.
   void close(std::move_only_function<void()> done);
+  // The first half of a graceful close, for callers that give running work a grace period before
+  // close(): every long-polling fetch completes now with an empty result and no fetch scans the
+  // database again (later fetches return empty at once), and every query still waiting for a
+  // pooled connection fails on the next loop turn with the retryable error "pool closed before a
+  // connection was available" — it was never sent, so it had no effect. Queries already sent run
+  // to completion; operations started afterwards (other than fetches) still run. Idempotent.
+  void begin_close();
 
   const std::string& schema() const;
 
