@@ -69,6 +69,12 @@ struct PostgresProvider::Impl {
   // Tokens whose ack ended with a lost connection: the outcome is unknown, so the next ack with
   // the token asks the database whether it had committed (contract §5.2, ambiguous commit).
   std::unordered_set<std::string> ambiguous_acks;
+  // Keeps ambiguous_acks up to date with the answer to an ack of `token`: a lost connection leaves
+  // the outcome unknown (the next ack with this token asks), any other answer ends its story.
+  void settle_ack(const std::string& token, const Result<QueryResult>& r) {
+    if (!r && r.error().retryable && r.error().sqlstate.empty()) ambiguous_acks.insert(token);
+    else if (r || !r.error().retryable) ambiguous_acks.erase(token);
+  }
   bool closing = false;
   bool closed = false;  // close() has completed
   std::vector<std::move_only_function<void()>> close_waiters;  // later close() calls during close
@@ -102,7 +108,7 @@ struct PostgresProvider::Impl {
     };
   }
   void record(std::string_view op, uint64_t start_ns, const ProviderError* error);
-  Logger log_sink;  // options.logger behind options.log_level (shared with the pool)
+  Logger log_sink;  // options.logger behind options.log_level: the pool's logger
   void log(LogLevel level, std::string_view message) const {
     if (log_sink) log_sink(level, message);
   }

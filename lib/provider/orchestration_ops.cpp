@@ -327,14 +327,8 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
   // U+0000 included, no escaping.
   s.pool->query(final_turn ? s.st.ack_orchestration : s.st.ack_orchestration_async, std::move(p),
                 [&s, scheduled_work, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
-                  if (!r) {
-                    // A lost connection leaves the outcome unknown: the next ack with this token asks.
-                    // A permanent answer ends the token's story (the entry would otherwise linger).
-                    if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
-                    else if (!r.error().retryable) s.ambiguous_acks.erase(token);
-                    return cb(std::unexpected(op_error(kAck, r.error())));
-                  }
-                  s.ambiguous_acks.erase(token);
+                  s.settle_ack(token, r);
+                  if (!r) return cb(std::unexpected(op_error(kAck, r.error())));
                   // The ack released the instance lock and may have enqueued messages: always notify.
                   s.notify_committed(QueueKind::kOrchestrator);
                   if (scheduled_work) s.notify_committed(QueueKind::kWorker);

@@ -45,7 +45,6 @@ PostgresProvider::Impl::Impl(uv_loop_t* l, std::string s, PostgresProviderOption
       pool(std::move(p)),
       deferred(l),
       polls(l, options.notify_fallback_interval) {
-  log_sink = level_filtered_logger(options);
   prepare_statements();
 }
 
@@ -61,22 +60,20 @@ void PostgresProvider::Impl::prepare_statements() {
   auto fn = [&](const char* name, std::string sql) { return pool->prepare(name, std::move(sql)); };
   // synchronous_commit is read at commit, after the statement: set_config in the same statement
   // governs this transaction only (see PostgresProviderOptions::flush_every_ack).
-  const std::string async_commit =
-      options.flush_every_ack ? std::string() : ", set_config('synchronous_commit', 'off', true)";
+  const std::string never_flush = ", set_config('synchronous_commit', 'off', true)";
+  const std::string async_commit = options.flush_every_ack ? std::string() : never_flush;
   st.enqueue_orchestrator = fn("dx_enqueue_orch", "SELECT " + q + ".enqueue_for_orchestrator($1, $2, $3, $4, $5, $6)");
   st.enqueue_worker = fn("dx_enqueue_work", "SELECT " + q + ".enqueue_for_worker($1, $2, $3, $4, $5, $6, $7, $8, $9)");
   st.fetch_orchestration = fn("dx_fetch_orch",
       "SELECT row_type, instance_id, execution_id, orchestration_name, orchestration_version, "
       "meta_source, lock_token, attempt_count, seq, body, kv_value, kv_updated_at, next_wake_at FROM " +
       q + ".fetch_orchestration_item($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
-  st.ack_orchestration = fn("dx_ack_orch",
+  const std::string ack_orchestration =
       "SELECT " + q + ".ack_orchestration_item($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
       "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, "
-      "$33, $34, $35, $36, $37)");
-  st.ack_orchestration_async = fn("dx_ack_orch_async",
-      "SELECT " + q + ".ack_orchestration_item($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-      "$14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, "
-      "$33, $34, $35, $36, $37)" + async_commit);
+      "$33, $34, $35, $36, $37)";
+  st.ack_orchestration = fn("dx_ack_orch", ack_orchestration);
+  st.ack_orchestration_async = fn("dx_ack_orch_async", ack_orchestration + async_commit);
   st.abandon_orchestration = fn("dx_abandon_orch", "SELECT " + q + ".abandon_orchestration_item($1, $2, $3, $4, $5)");
   st.renew_orchestration = fn("dx_renew_orch", "SELECT " + q + ".renew_orchestration_item_lock($1, $2, $3)");
   st.read_latest = fn("dx_read", "SELECT execution_id, event_id, event_data FROM " + q + ".read_history($1)");
@@ -92,7 +89,6 @@ void PostgresProvider::Impl::prepare_statements() {
   // A NOTIFY takes a transaction id, so its transaction writes a commit record; committed
   // synchronously it would wait for a WAL flush holding the cluster-wide notify lock, and stall
   // every statement pipelined behind it on the same connection. It carries no data: never flush.
-  const std::string never_flush = ", set_config('synchronous_commit', 'off', true)";
   st.notify_one = fn("dx_notify_one", "SELECT pg_notify($1, $2)" + never_flush);
   st.notify_both = fn("dx_notify_both", "SELECT pg_notify($1, $3), pg_notify($2, $3)" + never_flush);
   // The session, status and KV reads are single statements; they need no server-side function.
@@ -254,6 +250,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   }
   auto impl = std::make_unique<Impl>(loop, schema, std::move(options), std::move(*pool));
   impl->setup = std::move(setup);
+  impl->log_sink = po.log;
   Impl* raw = impl.get();
   const int64_t now = raw->now();
   migrate_schema(*raw->pool, schema, now,

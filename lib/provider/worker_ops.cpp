@@ -163,14 +163,8 @@ void PostgresProvider::ack_work_item(std::string lock_token, std::optional<WorkI
   const bool completes = completion.has_value();
   s.pool->query(s.st.ack_work, std::move(p),
                 [&s, completes, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
-                  if (!r) {
-                    // A lost connection leaves the outcome unknown: the next ack with this token asks.
-                    // A permanent answer ends the token's story (the entry would otherwise linger).
-                    if (r.error().retryable && r.error().sqlstate.empty()) s.ambiguous_acks.insert(token);
-                    else if (!r.error().retryable) s.ambiguous_acks.erase(token);
-                    return cb(std::unexpected(op_error("ack_work_item", r.error())));
-                  }
-                  s.ambiguous_acks.erase(token);
+                  s.settle_ack(token, r);
+                  if (!r) return cb(std::unexpected(op_error("ack_work_item", r.error())));
                   if (completes) s.notify_committed(QueueKind::kOrchestrator);
                   cb({});
                 });
