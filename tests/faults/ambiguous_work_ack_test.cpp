@@ -153,30 +153,30 @@ TEST_CASE("ambiguous_commit::ack_work_item retry window is at least 10 minutes o
   Store& s = ps.store;
   for (uint64_t id = 1; id <= 4; ++id) REQUIRE(EW(s, activity_item("A", id)));
 
-  // An ack whose reply is lost, then another worker's ack 9 minutes later (it prunes old records).
-  const std::string early = fetched_token(ps, "A");
-  ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
-  check_retryable(ack_via(ps, early, completion("A", 1)), "ack_work_item");
-  REQUIRE(ps.plan().commit_seen);
-  clock.advance(9 * 60 * 1000);
-  auto other = FW(s);
-  REQUIRE_MESSAGE(other, err_text(other));
-  REQUIRE(other->has_value());
-  REQUIRE(AW(s, (*other)->lock_token, completion("A", 2)));
+  // Acks activity `lost` with its reply cut after the commit, lets `minutes` of provider time
+  // pass, then another worker acks activity `other` (which prunes old records). Returns the token
+  // of the lost ack.
+  auto lost_ack_then_other = [&](uint64_t lost, int64_t minutes, uint64_t other) {
+    const std::string token = fetched_token(ps, "A");
+    ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
+    check_retryable(ack_via(ps, token, completion("A", lost)), "ack_work_item");
+    REQUIRE(ps.plan().commit_seen);
+    clock.advance(minutes * 60 * 1000);
+    auto next = FW(s);
+    REQUIRE_MESSAGE(next, err_text(next));
+    REQUIRE(next->has_value());
+    REQUIRE(AW(s, (*next)->lock_token, completion("A", other)));
+    return token;
+  };
+
+  // Inside the window: another worker's ack 9 minutes later, then the retry succeeds.
+  const std::string early = lost_ack_then_other(1, 9, 2);
   auto retry = ack_via(ps, early, completion("A", 1));
   CHECK_MESSAGE(retry, err_text(retry));
 
   // Past the window the record may be gone; the retry then fails as an invalid token (it must
   // not apply anything either way).
-  const std::string late = fetched_token(ps, "A");
-  ps.plan().arm(kAckWork, CutPoint::kAfterCommit);
-  check_retryable(ack_via(ps, late, completion("A", 3)), "ack_work_item");
-  REQUIRE(ps.plan().commit_seen);
-  clock.advance(11 * 60 * 1000);
-  auto last = FW(s);
-  REQUIRE_MESSAGE(last, err_text(last));
-  REQUIRE(last->has_value());
-  REQUIRE(AW(s, (*last)->lock_token, completion("A", 4)));
+  const std::string late = lost_ack_then_other(3, 11, 4);
   CHECK(s.sql_int("SELECT count(*) FROM " + s.table("committed_tokens") + " WHERE lock_token = $1",
                   pg::Params().add(late)) == 0);
   check_invalid_token(ack_via(ps, late, completion("A", 3)), "ack_work_item");

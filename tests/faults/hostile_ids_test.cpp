@@ -38,10 +38,6 @@ const std::vector<std::string> kHostileIds = {
     std::string(2000, 'L'),  // long, but inside the B-tree index row limit (see the test below)
 };
 
-Result<std::optional<std::string>> kv(Store& s, const std::string& inst, const std::string& key) {
-  return await<std::optional<std::string>>(s.loop(), [&](auto cb) { s->get_kv_value(inst, key, std::move(cb)); });
-}
-
 Result<std::optional<CustomStatus>> custom_status(Store& s, const std::string& inst) {
   return await<std::optional<CustomStatus>>(s.loop(), [&](auto cb) { s->get_custom_status(inst, 0, std::move(cb)); });
 }
@@ -87,7 +83,7 @@ void lifecycle(Store& s, const std::string& id) {
   auto h = ok(READ(s, id));
   REQUIRE(h.size() == 6);
   for (const Event& e : h) CHECK(e.instance_id == id);
-  CHECK(ok(kv(s, id, id)) == std::optional<std::string>(id));
+  CHECK(ok(KV(s, id, id)) == std::optional<std::string>(id));
   auto cs = ok(custom_status(s, id));
   REQUIRE(cs.has_value());
   CHECK(cs->status == id);
@@ -135,7 +131,7 @@ TEST_CASE("bad_input::invalid_utf8_ids_are_refused_permanently") {
     auto h = READ(s, id);
     if (h) CHECK(h->empty());
     else check_permanent(h, "read", {});
-    auto v = kv(s, id, "k");
+    auto v = KV(s, id, "k");
     if (v) CHECK_FALSE(v->has_value());
     else check_permanent(v, "get_kv_value", {});
   }

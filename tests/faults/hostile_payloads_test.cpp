@@ -43,10 +43,6 @@ std::string large(size_t bytes) {
   return s;
 }
 
-Result<std::optional<std::string>> kv(Store& s, const std::string& inst, const std::string& key) {
-  return await<std::optional<std::string>>(s.loop(), [&](auto cb) { s->get_kv_value(inst, key, std::move(cb)); });
-}
-
 // Byte equality without doctest printing both sides (10 MB each) when it fails.
 bool same(const std::string& got, const std::string& want) { return got == want; }
 bool same(const std::optional<std::string>& got, const std::string& want) { return got && *got == want; }
@@ -101,7 +97,7 @@ void round_trip(Store& s, const std::string& inst, const std::string& p, bool ev
   CHECK(same(h.back().kind.get_if<EventKind::OrchestrationCompleted>()->output, q));
   CHECK(same(ok(mgmt::get_instance_info(s, inst)).output, p));
   if (every_position) {
-    CHECK(same(ok(kv(s, inst, "k")), p));
+    CHECK(same(ok(KV(s, inst, "k")), p));
     auto cs = ok(await<std::optional<CustomStatus>>(s.loop(), [&](auto cb) { s->get_custom_status(inst, 0, std::move(cb)); }));
     REQUIRE(cs.has_value());
     CHECK(same(cs->status, p));

@@ -82,7 +82,7 @@ void complete_instance(Store& s, const std::string& inst, uint64_t exec) {
 }
 
 std::optional<std::string> get(Store& s, const std::string& inst, const std::string& key) {
-  auto r = await<std::optional<std::string>>(s.loop(), [&](auto cb) { s->get_kv_value(inst, key, std::move(cb)); });
+  auto r = KV(s, inst, key);
   REQUIRE_MESSAGE(r, err_text(r));
   return *r;
 }

@@ -2,6 +2,7 @@
 // histograms, pool and long-poll state, and log lines that never carry a secret.
 #include <doctest/doctest.h>
 
+#include "faults/db_url.h"
 #include "support/conformance_fixtures.h"
 
 using namespace duroxide;
@@ -26,14 +27,12 @@ const pg::OperationMetrics* find_op(const pg::ProviderMetrics& m, std::string_vi
   return nullptr;
 }
 
-std::string password_of_database_url() {
-  const std::string url = database_url();
-  const auto at = url.find('@');
-  const auto scheme = url.find("://");
-  if (at == std::string::npos || scheme == std::string::npos) return {};
-  const auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return {};
-  return url.substr(colon + 1, at - colon - 1);
+// Options whose logger records every line at or above `level` into `captured`.
+PostgresProviderOptions logging_to(std::shared_ptr<Captured> captured, LogLevel level) {
+  PostgresProviderOptions o;
+  o.logger = [captured](LogLevel l, std::string_view m) { captured->lines.emplace_back(l, std::string(m)); };
+  o.log_level = level;
+  return o;
 }
 
 }  // namespace
@@ -60,21 +59,11 @@ TEST_CASE("latency histogram: power-of-two buckets and quantiles") {
 TEST_CASE("metrics count every operation with its outcome, and the logger hears create and connection loss") {
   LoopFixture f;
   auto captured = std::make_shared<Captured>();
-  PostgresProviderOptions o;
-  o.logger = [captured](LogLevel l, std::string_view m) { captured->lines.emplace_back(l, std::string(m)); };
-  o.log_level = LogLevel::kInfo;
-  Store s = create_provider(f, o);
+  Store s = create_provider(f, logging_to(captured, LogLevel::kInfo));
   CHECK(captured->has(LogLevel::kInfo, "at version"));
 
   const std::string inst = "obs-1";
-  REQUIRE(EO(s, start_item(inst)));
-  auto fo = FO(s);
-  REQUIRE(fo);
-  REQUIRE(fo->has_value());
-  AckArgs a;
-  a.delta.push_back(started_event(inst));
-  a.metadata = meta();
-  REQUIRE(AO(s, (*fo)->lock_token, 1, std::move(a)));
+  create_instance(s, inst);  // one enqueue, one fetch, one ack
   auto bad = AO(s, "00000000-0000-4000-8000-000000000000", 1, AckArgs{});
   REQUIRE_FALSE(bad);
   CHECK_FALSE(bad.error().retryable);
@@ -110,7 +99,7 @@ TEST_CASE("metrics count every operation with its outcome, and the logger hears 
   CHECK(m.pool.connections_lost >= 1);
   CHECK(captured->has(LogLevel::kWarn, "pool: connection lost"));
 
-  const std::string password = password_of_database_url();
+  const std::string password = faults::url_password(database_url());
   if (!password.empty())
     for (const auto& [l, line] : captured->lines) CHECK_MESSAGE(line.find(password) == std::string::npos, line);
 }
@@ -118,10 +107,7 @@ TEST_CASE("metrics count every operation with its outcome, and the logger hears 
 TEST_CASE("without a logger nothing is logged, and a level filters lower ones") {
   LoopFixture f;
   auto captured = std::make_shared<Captured>();
-  PostgresProviderOptions o;
-  o.logger = [captured](LogLevel l, std::string_view m) { captured->lines.emplace_back(l, std::string(m)); };
-  o.log_level = LogLevel::kWarn;
-  Store s = create_provider(f, o);
+  Store s = create_provider(f, logging_to(captured, LogLevel::kWarn));
   REQUIRE(EO(s, start_item("obs-2")));
   for (const auto& [l, line] : captured->lines) CHECK_MESSAGE(l >= LogLevel::kWarn, line);
   CHECK_FALSE(captured->has(LogLevel::kInfo, "at version"));

@@ -115,6 +115,10 @@ inline Result<std::vector<Event>> READ(Store& s, const std::string& instance) {
   return await<std::vector<Event>>(s.loop(), [&](auto cb) { s->read(instance, std::move(cb)); });
 }
 
+inline Result<std::optional<std::string>> KV(Store& s, const std::string& instance, const std::string& key) {
+  return await<std::optional<std::string>>(s.loop(), [&](auto cb) { s->get_kv_value(instance, key, std::move(cb)); });
+}
+
 inline Result<std::vector<Event>> READX(Store& s, const std::string& instance, uint64_t execution_id) {
   return await<std::vector<Event>>(s.loop(), [&](auto cb) { s->read_with_execution(instance, execution_id, std::move(cb)); });
 }
