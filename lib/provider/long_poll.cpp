@@ -69,11 +69,13 @@ void PollHub::on_verdict(Waiter* w, ScanVerdict v) {
     release(w);
     return;
   }
-  // A wake-up may stand for several items: one that found work passes it on to two more waiters,
-  // and one that ends now for another reason passes on a wake-up it was handed but did not use.
+  // A wake-up may stand for several items: one that found work passes it on to two more waiters
+  // unless its scan saw no more, and one that ends now for another reason passes on a wake-up it
+  // was handed but did not use. A wake-up handed during the scan is always passed on: the scan may
+  // have started before that write committed.
   const bool handed = w->rescan_requested;
   if (v.completed) {
-    if ((w->woken || handed) && w->cls) wake_idle(w->kind, *w->cls, 2, w);
+    if (((w->woken && v.more_work) || handed) && w->cls) wake_idle(w->kind, *w->cls, 2, w);
     finish(w, false);
     return;
   }

@@ -6,7 +6,8 @@
 // Waking is selective so that many idle fetchers do not stampede the database when one item
 // arrives. Waiters are grouped by wake class (fetchers with the same filter see the same work). A
 // notification wakes one waiter per class; a woken waiter that finds work passes the wake on to two
-// more of its class, since a notification may stand for many items (writes are coalesced). A burst
+// more of its class, since a notification may stand for many items (writes are coalesced), unless
+// its scan reports that it saw no more work (ScanVerdict::more_work). A burst
 // of n items thus reaches idle waiters in about log2(n) rounds, and the wasted scans per burst stay
 // below the number of items found plus one.
 #pragma once
@@ -32,6 +33,9 @@ struct ScanVerdict {
   bool completed = false;  // the scan delivered work or an error to the caller: the poll is over
   // When nothing was found: milliseconds from now after which time alone may make work eligible.
   std::optional<int64_t> wake_in_ms;
+  // When work was found: whether the scan saw more for others of its class. false only when it
+  // knows there was none, so a wake-up it answered is not passed on to scan in vain.
+  bool more_work = true;
 };
 
 using ScanFn = std::function<void(std::move_only_function<void(ScanVerdict)>)>;

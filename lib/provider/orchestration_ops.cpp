@@ -142,8 +142,9 @@ struct OrchestrationScan {
     item.version = std::move(version);
     item.messages.reserve(messages.size());
     for (auto& [id, wi] : messages) item.messages.push_back(std::move(wi));
+    const bool more_work = !res.is_null(0, 12);  // see the item row in fetch_orchestration_item
     deliver(std::optional<LockedOrchestration>(std::move(out)));
-    finish({true, std::nullopt});
+    finish({true, std::nullopt, more_work});
   }
 };
 
@@ -329,8 +330,10 @@ void PostgresProvider::ack_orchestration_item(std::string lock_token, std::uint6
                 [&s, scheduled_work, token = std::move(lock_token), cb = std::move(cb)](Result<QueryResult> r) mutable {
                   s.settle_ack(token, r);
                   if (!r) return cb(std::unexpected(op_error(kAck, r.error())));
-                  // The ack released the instance lock and may have enqueued messages: always notify.
-                  s.notify_committed(QueueKind::kOrchestrator);
+                  // Only when the turn made orchestrator work fetchable (it enqueued some, or
+                  // messages arrived while the instance was locked): see ack_orchestration_item.
+                  if (r->rows() == 0 || r->is_null(0, 1) || r->get(0, 1) == "t")
+                    s.notify_committed(QueueKind::kOrchestrator);
                   if (scheduled_work) s.notify_committed(QueueKind::kWorker);
                   cb({});
                 });

@@ -34,7 +34,7 @@ echo "ok concurrency 1: 10 overlapping fetchers got 10 distinct instances in ${e
 "${P[@]}" -c "$reset"
 "${P[@]}" -c "SELECT $Q.enqueue_for_orchestrator($T, 'A', 'StartOrchestration', '{\"StartOrchestration\":{}}')" >/dev/null
 tok=$("${P[@]}" -c "SELECT lock_token FROM $Q.fetch_orchestration_item($T, 30000) WHERE row_type = 'item'")
-ack="SELECT $Q.ack_orchestration_item($T, '$tok', 1, ARRAY[1]::bigint[], ARRAY['OrchestrationStarted'], ARRAY['{}'], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL)"
+ack="SELECT applied FROM $Q.ack_orchestration_item($T, '$tok', 1, ARRAY[1]::bigint[], ARRAY['OrchestrationStarted'], ARRAY['{}'], NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, false, NULL, NULL, NULL, NULL, NULL)"
 for i in $(seq 1 8); do
   ( "${P[@]}" -v VERBOSITY=verbose -c "$ack" > "$tmp/a$i" 2>&1 || true ) &
 done

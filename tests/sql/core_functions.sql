@@ -205,7 +205,7 @@ BEGIN
       INTO v_ops, v_keys, v_vals, v_ts
       FROM unnest(v_ev) WITH ORDINALITY AS u(e, o)
      WHERE e::jsonb ->> 'type' IN ('KeyValueSet', 'KeyValueCleared', 'KeyValuesCleared');
-    RETURN __SCHEMA__.ack_orchestration_item(
+    RETURN (__SCHEMA__.ack_orchestration_item(
         p_now, p_token, p_exec,
         ARRAY(SELECT (e::jsonb ->> 'event_id')::bigint FROM unnest(v_ev) WITH ORDINALITY u(e, o) ORDER BY o),
         ARRAY(SELECT e::jsonb ->> 'type' FROM unnest(v_ev) WITH ORDINALITY u(e, o) ORDER BY o),
@@ -229,7 +229,7 @@ BEGIN
         ARRAY(SELECT split_part(c, '|', 3)::bigint FROM unnest(p_cancel) WITH ORDINALITY u(c, o) ORDER BY o),
         coalesce(v_cs_set, false), v_cs,
         v_ops, v_keys, v_vals, v_ts,
-        p_retry, 'test_orch', 'test_work');
+        p_retry, 'test_orch', 'test_work')).applied;
 END $$;
 
 CREATE TYPE pg_temp.fw_result AS (found boolean, id bigint, item text, token text, attempt integer,

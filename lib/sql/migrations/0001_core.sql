@@ -459,6 +459,7 @@ DECLARE
     v_notify_at  bigint;
     v_at         bigint;
     v_wake       bigint;
+    v_pos        integer;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);  -- a lease only: see "Commit durability"
     IF p_version_ranges IS NOT NULL AND cardinality(p_version_ranges) < 6 THEN
@@ -545,9 +546,11 @@ BEGIN
 
         EXIT scan WHEN v_cands IS NULL;
 
+        v_pos := 0;
         <<candidates>>
         FOREACH v_inst IN ARRAY v_cands LOOP
             v_excl := v_excl || v_inst;
+            v_pos := v_pos + 1;
 
             -- 1. Never wait: somebody else claiming this instance right now => taken.
             CONTINUE candidates WHEN NOT pg_try_advisory_xact_lock(
@@ -678,10 +681,13 @@ BEGIN
             IF v_notify_at IS NOT NULL AND p_channel IS NOT NULL THEN
                 PERFORM pg_notify(p_channel, v_notify_at::text);
             END IF;
+            -- next_wake_at of the item row: p_now when other instances had work visible to this
+            -- scan (another fetcher may find some now), NULL when this was the last candidate.
             RETURN QUERY
                 SELECT 'item'::text, v_inst, v_exec, v_name, v_version, v_source, v_token,
                        (SELECT max(a) FROM unnest(v_attempts) AS a)::integer, v_meta_id,
-                       NULL::text, NULL::bytea, NULL::bigint, NULL::bigint;
+                       NULL::text, NULL::bytea, NULL::bigint,
+                       CASE WHEN v_pos < cardinality(v_cands) THEN p_now END;
             RETURN QUERY
                 SELECT 'message'::text, NULL::text, NULL::bigint, NULL::text, NULL::text,
                        NULL::text, NULL::text, u.attempt, u.id, u.item, NULL::bytea,
@@ -776,8 +782,13 @@ CREATE OR REPLACE FUNCTION __SCHEMA__.ack_orchestration_item(
     -- misc
     p_is_retry             boolean DEFAULT false,
     p_orch_channel         text    DEFAULT NULL,
-    p_worker_channel       text    DEFAULT NULL)
-RETURNS boolean LANGUAGE plpgsql VOLATILE AS $fn$
+    p_worker_channel       text    DEFAULT NULL,
+    -- applied: false for an ambiguous-commit retry whose first attempt had committed.
+    -- wake_orchestrators: fetchers may now find orchestrator work they could not before (this turn
+    -- enqueued some, or messages for the instance arrived while it was locked).
+    OUT applied            boolean,
+    OUT wake_orchestrators boolean)
+LANGUAGE plpgsql VOLATILE AS $fn$
 #variable_conflict use_column
 DECLARE
     v_inst        text;
@@ -796,7 +807,10 @@ BEGIN
     IF NOT FOUND THEN
         IF p_is_retry AND EXISTS (SELECT 1 FROM __SCHEMA__.committed_tokens c
                                    WHERE c.lock_token = p_lock_token AND c.kind = 'o') THEN
-            RETURN false;
+            -- (the first attempt's after-commit wake-up may never have been sent)
+            applied := false;
+            wake_orchestrators := true;
+            RETURN;
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'QD001',
             MESSAGE = 'Invalid lock token: not held (never issued, already acked or abandoned, taken over after expiry, or instance deleted)';
@@ -995,13 +1009,19 @@ BEGIN
                              ORDER BY o.committed_at
                              LIMIT 4
                                FOR UPDATE SKIP LOCKED);
-    IF p_orch_channel IS NOT NULL THEN
+    -- Waking every orchestration fetcher after every turn cost one empty scan per turn; wake
+    -- them only when this turn made orchestrator work fetchable (rows consumed by the turn are
+    -- deleted above, so any visible row left for the instance arrived while it was locked).
+    wake_orchestrators := coalesce(cardinality(p_orch_items), 0) > 0
+                          OR EXISTS (SELECT 1 FROM __SCHEMA__.orchestrator_queue q
+                                      WHERE q.instance_id = v_inst AND q.visible_at <= p_now);
+    IF p_orch_channel IS NOT NULL AND wake_orchestrators THEN
         PERFORM pg_notify(p_orch_channel, p_now::text);
     END IF;
     IF p_worker_channel IS NOT NULL AND coalesce(cardinality(p_worker_items), 0) > 0 THEN
         PERFORM pg_notify(p_worker_channel, p_now::text);
     END IF;
-    RETURN true;
+    applied := true;
 END
 $fn$;
 
