@@ -24,7 +24,7 @@ struct Statements {
   StatementId fetch_orchestration, ack_orchestration, ack_orchestration_async, abandon_orchestration,
       renew_orchestration;
   StatementId read_latest, read_execution, append;
-  StatementId fetch_work, fetch_work_untagged, ack_work, renew_work, abandon_work;
+  StatementId fetch_work, ack_work, renew_work, abandon_work;
   StatementId renew_sessions, cleanup_sessions;
   StatementId custom_status, kv_value, kv_all, instance_stats;
   // ProviderAdmin (admin_ops.cpp, prepare_admin_statements).

@@ -85,54 +85,7 @@ void PostgresProvider::Impl::prepare_statements() {
   st.fetch_work = fn("dx_fetch_work",
       "SELECT row_type, id, work_item, lock_token, attempt_count, next_wake_at FROM " + q +
       ".fetch_work_item($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
-  // The worker's two calls per activity are a fetch that finds work and an ack that applies; both
-  // run as plain statements (cached generic plans, no plpgsql frame: about a quarter less server
-  // time per activity). Anything else (nothing to claim, an expired lease first in line, an item
-  // that is not an ActivityExecute, a token that is not held) falls through, in the same
-  // statement, to the server function, which decides it exactly as before.
-  st.fetch_work_untagged = fn("dx_fetch_work_untagged",
-      "WITH claim AS ("
-      " UPDATE " + q + ".worker_queue w"
-      "    SET lock_token = $3, locked_until = " + q + ".sat_add($1, $2), attempt_count = w.attempt_count + 1"
-      "  WHERE w.id = (SELECT c.id FROM " + q + ".worker_queue c"
-      "                 WHERE c.lock_token IS NULL AND c.tag IS NULL AND c.session_id IS NULL AND c.visible_at <= $1"
-      "                 ORDER BY c.id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-      "    AND coalesce((SELECT min(e.locked_until) FROM " + q + ".worker_queue e"
-      "                   WHERE e.lock_token IS NOT NULL) > $1, true)"
-      "    AND " + q + ".work_item_kind(w.work_item) = 'ActivityExecute'"
-      " RETURNING w.id, w.work_item, w.attempt_count) "
-      "SELECT 'item'::text, c.id, c.work_item, $3::text, c.attempt_count, NULL::bigint,"
-      "       set_config('synchronous_commit', 'off', true) FROM claim c "
-      "UNION ALL "
-      "SELECT f.row_type, f.id, f.work_item, f.lock_token, f.attempt_count, f.next_wake_at, NULL::text FROM " + q +
-      ".fetch_work_item($1, $2, 'default_only', NULL, NULL, NULL, $3, NULL, $4, $5, $6) f "
-      "WHERE NOT EXISTS (SELECT 1 FROM claim)");
-  st.ack_work = fn("dx_ack_work",
-      "WITH done AS ("
-      " DELETE FROM " + q + ".worker_queue w"
-      "  WHERE w.lock_token = $2 AND w.locked_until > $1"
-      "    AND ($4::text IS NULL OR $3::text IN ('ActivityCompleted', 'ActivityFailed'))"
-      " RETURNING w.session_id, w.instance_id), "
-      "sess AS ("
-      " UPDATE " + q + ".sessions s SET last_activity_at = $1 FROM done"
-      "  WHERE s.session_id = done.session_id AND s.locked_until > $1), "
-      "completion AS ("
-      " INSERT INTO " + q + ".orchestrator_queue (instance_id, work_item, visible_at, created_at)"
-      " SELECT $5, $4, $1, $1 FROM done WHERE $4::text IS NOT NULL), "
-      "remember AS ("
-      " INSERT INTO " + q + ".committed_tokens (lock_token, instance_id, kind, committed_at)"
-      " SELECT $2, done.instance_id, 'w', $1 FROM done ON CONFLICT (lock_token) DO NOTHING), "
-      "forget AS ("
-      " DELETE FROM " + q + ".committed_tokens c"
-      "  WHERE c.lock_token IN (SELECT o.lock_token FROM " + q + ".committed_tokens o"
-      "                          WHERE o.committed_at < $1 - 600000 ORDER BY o.committed_at LIMIT 4"
-      "                            FOR UPDATE SKIP LOCKED)"
-      "    AND EXISTS (SELECT 1 FROM done)) "
-      "SELECT true, CASE WHEN $7::text IS NOT NULL AND $4::text IS NOT NULL THEN pg_notify($7, $1::text) END::text"
-      + async_commit + " FROM done "
-      "UNION ALL "
-      "SELECT " + q + ".ack_work_item($1, $2, $3, $4, $5, $6, $7), NULL::text" + async_commit +
-      " WHERE NOT EXISTS (SELECT 1 FROM done)");
+  st.ack_work = fn("dx_ack_work", "SELECT " + q + ".ack_work_item($1, $2, $3, $4, $5, $6, $7)" + async_commit);
   st.renew_work = fn("dx_renew_work", "SELECT " + q + ".renew_work_item_lock($1, $2, $3)");
   st.abandon_work = fn("dx_abandon_work", "SELECT " + q + ".abandon_work_item($1, $2, $3, $4, $5)");
   // A NOTIFY takes a transaction id, so its transaction writes a commit record; committed

@@ -40,14 +40,6 @@ struct WorkScan {
 
   void run(std::optional<std::string> reject_token) {
     const int64_t now = s.now();
-    if (!reject_token && !session && std::string_view(tags.mode) == "default_only") {
-      Params p;
-      p.add_int(now).add_int(lock_ms).add(new_lock_token());
-      p.add_int(ms(s.options.quarantine_base)).add_int(ms(s.options.quarantine_max)).add(s.worker_channel);
-      s.pool->query(s.st.fetch_work_untagged, std::move(p),
-                    [this, now](Result<QueryResult> r) { on_result(now, std::move(r)); });
-      return;
-    }
     Params p;
     p.add_int(now).add_int(lock_ms).add(tags.mode);
     if (tags.tags) p.add(*tags.tags); else p.add_null();

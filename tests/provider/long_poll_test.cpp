@@ -24,6 +24,7 @@ struct FakeQueue {
   std::map<std::string, int> ready;
   std::map<std::string, std::vector<uint64_t>> due;  // uv_now() milliseconds
   int scans_running = 0;
+  bool report_more = false;  // scans tell whether they left work behind (ScanVerdict::more_work)
 
   duroxide::pg::ScanFn scan_for(const std::string& cls, int* delivered) {
     return [this, cls, delivered](std::move_only_function<void(ScanVerdict)> verdict) {
@@ -59,6 +60,7 @@ struct FakeQueue {
           --q.ready[reply->cls];
           ++*reply->delivered;
           v.completed = true;
+          if (q.report_more) v.more_work = q.ready[reply->cls] > 0;
         } else if (!due.empty()) {
           uint64_t first = due.front();
           for (uint64_t d : due) first = std::min(first, d);
@@ -114,6 +116,30 @@ TEST_CASE_FIXTURE(Hub, "a burst behind one notification reaches every item with 
   REQUIRE(run_until([&] { return delivered == 8 && quiet(); }));
   const uint64_t rescans = hub.scans() - 20;
   CHECK(rescans <= 2 * 8 + 1);  // wasted scans <= items found + 1
+  CHECK(hub.waiting() == 12);
+  close();
+}
+
+TEST_CASE_FIXTURE(Hub, "a woken waiter whose scan saw no more work keeps the wake-up to itself") {
+  q.report_more = true;
+  for (int i = 0; i < 20; ++i) wait("a");
+  REQUIRE(run_until([&] { return hub.scans() == 20 && quiet(); }));
+  q.ready["a"] = 1;
+  hub.notify(QueueKind::kWorker);
+  REQUIRE(run_until([&] { return delivered == 1 && quiet(); }));
+  CHECK(hub.scans() == 20 + 1);
+  CHECK(hub.waiting() == 19);
+  close();
+}
+
+TEST_CASE_FIXTURE(Hub, "a burst still reaches every item when scans report what they left behind") {
+  q.report_more = true;
+  for (int i = 0; i < 20; ++i) wait("a");
+  REQUIRE(run_until([&] { return hub.scans() == 20 && quiet(); }));
+  q.ready["a"] = 8;
+  hub.notify(QueueKind::kWorker);
+  REQUIRE(run_until([&] { return delivered == 8 && quiet(); }));
+  CHECK(hub.scans() - 20 <= 2 * 8 + 1);
   CHECK(hub.waiting() == 12);
   close();
 }

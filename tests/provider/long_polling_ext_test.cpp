@@ -196,6 +196,41 @@ TEST_CASE("long_polling_ext::test_long_poll_returns_early_on_activity_completion
   CHECK(e < 700ms);
 }
 
+// A message that arrives while its instance is locked cannot be fetched; the ack that releases the
+// lock must wake a waiting fetcher (orchestrators are woken only by turns that leave work behind).
+TEST_CASE("long_polling_ext::test_long_poll_wakes_when_ack_releases_instance_with_pending_message") {
+  LoopFixture f;
+  Store s = create_provider(f);
+  Store p2 = s.open_same_store();
+  const std::string inst = "A";
+  ok(EO(s, start_item(inst)));
+  auto first = FO(s);
+  REQUIRE(first);
+  REQUIRE(first->has_value());
+
+  PendingFO fo;
+  const auto t0 = Clock::now();
+  start_fo(s, fo, 3s);
+  run_until_instant(f, t0, 200ms);
+  ok(EO(p2, WorkItem::ActivityCompleted{inst, 1, 2, "result"}));
+  run_until_instant(f, t0, 500ms);
+  REQUIRE_FALSE(fo.done());  // the instance is locked
+
+  AckArgs a;
+  a.delta.push_back(started_event(inst));
+  a.metadata = meta();
+  const auto t1 = Clock::now();
+  ok(AO(s, (*first)->lock_token, 1, std::move(a)));
+  wait_done(f, fo, 5s);
+  const LockedOrchestration& lo = got_fo(fo);
+  CHECK(lo.item.instance == inst);
+  REQUIRE(lo.item.messages.size() == 1);
+  CHECK(lo.item.messages[0].holds<WorkItem::ActivityCompleted>());
+  const Millis e = fo.after(t1);
+  CAPTURE(e.count());
+  CHECK(e < 700ms);
+}
+
 TEST_CASE("long_polling_ext::test_long_poll_wakes_on_delayed_visibility") {
   LoopFixture f;
   Store s = create_provider(f);
