@@ -26,13 +26,10 @@ Result<ConnInfo> make_conninfo(const PoolOptions& o, std::string_view role) {
   info->set("client_encoding", "UTF8");
   // libpq's own connect_timeout would block inside PQconnectPoll bookkeeping; ours is a timer.
   info->set("connect_timeout", "0");
-  if (o.statement_timeout.count() > 0)
-    info->add_setting("statement_timeout", std::to_string(o.statement_timeout.count()));
-  if (o.idle_in_transaction_timeout.count() > 0)
-    info->add_setting("idle_in_transaction_session_timeout",
-                      std::to_string(o.idle_in_transaction_timeout.count()));
-  if (o.lock_timeout.count() > 0)
-    info->add_setting("lock_timeout", std::to_string(o.lock_timeout.count()));
+  if (o.statement_timeout) info->add_setting("statement_timeout", std::to_string(o.statement_timeout->count()));
+  if (o.idle_in_transaction_timeout)
+    info->add_setting("idle_in_transaction_session_timeout", std::to_string(o.idle_in_transaction_timeout->count()));
+  if (o.lock_timeout) info->add_setting("lock_timeout", std::to_string(o.lock_timeout->count()));
   for (const auto& [name, value] : o.settings) info->add_setting(name, value);
   return info;
 }

@@ -51,9 +51,10 @@ struct PoolOptions {
   size_t pipeline_depth = 16;    // queries in flight per connection
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds acquire_timeout{30000};
-  std::chrono::milliseconds statement_timeout{0};  // 0: server default
-  std::chrono::milliseconds idle_in_transaction_timeout{60000};
-  std::chrono::milliseconds lock_timeout{0};  // server-side lock_timeout; 0: server default
+  // Server settings sent at connect; nullopt keeps the server default, 0 disables the limit.
+  std::optional<std::chrono::milliseconds> statement_timeout;
+  std::optional<std::chrono::milliseconds> idle_in_transaction_timeout{std::chrono::milliseconds(60000)};
+  std::optional<std::chrono::milliseconds> lock_timeout;
   // Further server settings for every connection (name, value), sent at login.
   std::vector<std::pair<std::string, std::string>> settings;
   std::string application_name = "duroxide-pg";

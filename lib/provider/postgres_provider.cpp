@@ -166,7 +166,7 @@ void PostgresProvider::Impl::ensure_listener() {
   lo.on_auth_failure = setup.on_auth_failure;
   lo.application_name = options.application_name;
   lo.connect_timeout = options.connect_timeout;
-  lo.statement_timeout = Millis(0);
+  lo.statement_timeout = std::nullopt;
   Listener::Callbacks cbs;
   cbs.on_notify = [this](std::string_view channel, std::string_view) {
     ++notifications_received;

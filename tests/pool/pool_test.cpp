@@ -499,3 +499,24 @@ TEST_CASE("shutdown with queries in flight and queued: every callback exactly on
   CHECK_FALSE(late->error().retryable);  // a call after close is a permanent error
   pool.reset();
 }
+
+TEST_CASE("server timeouts: 0 is sent and disables the limit, nullopt keeps the session default") {
+  LoopFixture f;
+  auto o = pool_options();
+  // Session defaults from the URL's own options, as a DBA's role or database setting would give.
+  o.conninfo += (o.conninfo.find('?') == std::string::npos ? "?" : "&");
+  o.conninfo += "options=-c%20statement_timeout%3D5000%20-c%20lock_timeout%3D7000";
+  o.statement_timeout = std::chrono::milliseconds(0);
+  o.lock_timeout = std::nullopt;
+  o.idle_in_transaction_timeout = std::chrono::milliseconds(1234);
+  auto pool = make_pool(f, o);
+  auto show = [&](const char* name) {
+    auto r = run(f, *pool, std::string("SELECT current_setting('") + name + "')");
+    REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
+    return std::string(r->get(0, 0));
+  };
+  CHECK(show("statement_timeout") == "0");
+  CHECK(show("lock_timeout") == "7s");
+  CHECK(show("idle_in_transaction_session_timeout") == "1234ms");
+  close_pool(f, pool);
+}

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "duroxide/pg/entra.h"
@@ -28,12 +29,12 @@ struct PostgresProviderOptions {
   Millis connect_timeout{10000};
   // How long an operation may wait for a pool connection before failing (retryable).
   Millis acquire_timeout{30000};
-  // Server-side statement_timeout of every connection; 0 keeps the server default.
-  Millis statement_timeout{30000};
-  // Server-side lock_timeout of query connections; 0 keeps the server default.
-  Millis lock_timeout{0};
-  // Server-side idle_in_transaction_session_timeout of query connections; 0 keeps the default.
-  Millis idle_in_transaction_timeout{60000};
+  // Server settings statement_timeout, lock_timeout and idle_in_transaction_session_timeout of the
+  // query connections (migrations included), sent at connect: nullopt keeps the server's (or
+  // role's) value, 0 disables the limit, anything else is the limit.
+  std::optional<Millis> statement_timeout{Millis(30000)};
+  std::optional<Millis> lock_timeout;
+  std::optional<Millis> idle_in_transaction_timeout{Millis(60000)};
   // Prefix of application_name; the role is appended (":query", ":listen").
   std::string application_name = "duroxide-pg";
   // The provider clock in epoch milliseconds (contract §2.3); empty means the system wall clock.
