@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 
+#include "faults/db_url.h"
 #include "pool/listener.h"
 #include "support/pool_helpers.h"
 
@@ -316,13 +317,15 @@ TEST_CASE("unreachable server: clear retryable error within the connect timeout"
 
 TEST_CASE("host names are resolved off the loop thread; unknown names fail clearly") {
   LoopFixture f;
-  std::string url = database_url();
-  const size_t at = url.find('@');
-  const size_t port_colon = url.find(':', at);
-  REQUIRE(port_colon != std::string::npos);
+  auto fields = faults::conninfo_fields(database_url());
+  fields.erase("hostaddr");
+  auto with_host = [&](const char* host) {
+    fields["host"] = host;
+    return faults::to_conninfo(fields);
+  };
   SUBCASE("localhost") {
     auto o = pool_options();
-    o.conninfo = url.substr(0, at + 1) + "localhost" + url.substr(port_colon);
+    o.conninfo = with_host("localhost");
     auto pool = make_pool(f, o);
     auto r = run(f, *pool, "SELECT inet_server_addr() IS NOT NULL");
     REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string()));
@@ -331,7 +334,7 @@ TEST_CASE("host names are resolved off the loop thread; unknown names fail clear
   SUBCASE("unresolvable") {
     auto o = pool_options();
     o.connect_timeout = std::chrono::milliseconds(3000);
-    o.conninfo = url.substr(0, at + 1) + "no-such-host.invalid" + url.substr(port_colon);
+    o.conninfo = with_host("no-such-host.invalid");
     auto pool = make_pool(f, o);
     auto r = run(f, *pool, "SELECT 1");
     REQUIRE_FALSE(r);
@@ -344,15 +347,11 @@ TEST_CASE("host names are resolved off the loop thread; unknown names fail clear
 
 TEST_CASE("wrong password: permanent authentication error without the password") {
   LoopFixture f;
-  std::string url = database_url();
-  // Replace the password of postgresql://user:password@host... with a wrong one.
-  const size_t at = url.find('@');
-  const size_t colon = url.find(':', url.find("//") + 2);
-  REQUIRE(at != std::string::npos);
-  std::string wrong = "wr0ng-Pa55word";
-  url = url.substr(0, colon + 1) + wrong + url.substr(at);
+  auto fields = faults::conninfo_fields(database_url());
+  const std::string wrong = "wr0ng-Pa55word";
+  fields["password"] = wrong;
   auto o = pool_options();
-  o.conninfo = url;
+  o.conninfo = faults::to_conninfo(fields);
   auto pool = make_pool(f, o);
   auto r = run(f, *pool, "SELECT 1");
   REQUIRE_FALSE(r);
@@ -365,12 +364,11 @@ TEST_CASE("wrong password: permanent authentication error without the password")
 
 TEST_CASE("credential hook supplies the password per connection; its errors are reported") {
   LoopFixture f;
-  std::string url = database_url();
-  const size_t at = url.find('@');
-  const size_t colon = url.find(':', url.find("//") + 2);
-  const std::string password = url.substr(colon + 1, at - colon - 1);
+  auto fields = faults::conninfo_fields(database_url());
+  const std::string password = fields["password"];
+  fields.erase("password");
   auto o = pool_options();
-  o.conninfo = url.substr(0, colon) + url.substr(at);  // no password in the URL
+  o.conninfo = faults::to_conninfo(fields);  // no password in the connection string
   int calls = 0;
   SUBCASE("good token") {
     o.credential = [&](pg::CredentialCallback cb) {
