@@ -501,9 +501,10 @@ TEST_CASE("shutdown with queries in flight and queued: every callback exactly on
 TEST_CASE("server timeouts: 0 is sent and disables the limit, nullopt keeps the session default") {
   LoopFixture f;
   auto o = pool_options();
-  // Session defaults from the URL's own options, as a DBA's role or database setting would give.
-  o.conninfo += (o.conninfo.find('?') == std::string::npos ? "?" : "&");
-  o.conninfo += "options=-c%20statement_timeout%3D5000%20-c%20lock_timeout%3D7000";
+  // Session defaults from the connection string's own options, as a role or database setting would give.
+  auto fields = faults::conninfo_fields(database_url());
+  fields["options"] = "-c statement_timeout=5000 -c lock_timeout=7000";
+  o.conninfo = faults::to_conninfo(fields);
   o.statement_timeout = std::chrono::milliseconds(0);
   o.lock_timeout = std::nullopt;
   o.idle_in_transaction_timeout = std::chrono::milliseconds(1234);

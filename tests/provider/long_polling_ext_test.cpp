@@ -95,6 +95,15 @@ WorkItem session_activity(const std::string& inst, uint64_t id, const std::strin
 
 void ok(const Result<void>& r) { REQUIRE_MESSAGE(r, (r ? "" : r.error().to_string())); }
 
+// Starts `inst` and fetches its first turn: the instance stays locked by the returned token.
+std::string lock_started_instance(Store& s, const std::string& inst) {
+  ok(EO(s, start_item(inst)));
+  auto first = FO(s);
+  REQUIRE(first);
+  REQUIRE(first->has_value());
+  return (*first)->lock_token;
+}
+
 }  // namespace
 
 TEST_CASE("long_polling_ext::test_fetch_work_item_respects_timeout_upper_bound") {
@@ -166,15 +175,12 @@ TEST_CASE("long_polling_ext::test_long_poll_returns_early_on_activity_completion
   Store s = create_provider(f);
   Store p2 = s.open_same_store();
   const std::string inst = "A";
-  ok(EO(s, start_item(inst)));
-  auto first = FO(s);
-  REQUIRE(first);
-  REQUIRE(first->has_value());
+  const std::string token = lock_started_instance(s, inst);
   AckArgs a;
   a.delta.push_back(started_event(inst));
   a.worker_items.push_back(WorkItem::ActivityExecute{inst, 1, 2, "Activity2", "input", std::nullopt, std::nullopt});
   a.metadata = meta();
-  ok(AO(s, (*first)->lock_token, 1, std::move(a)));
+  ok(AO(s, token, 1, std::move(a)));
 
   PendingFO fo;
   const auto t0 = Clock::now();
@@ -203,10 +209,7 @@ TEST_CASE("long_polling_ext::test_long_poll_wakes_when_ack_releases_instance_wit
   Store s = create_provider(f);
   Store p2 = s.open_same_store();
   const std::string inst = "A";
-  ok(EO(s, start_item(inst)));
-  auto first = FO(s);
-  REQUIRE(first);
-  REQUIRE(first->has_value());
+  const std::string token = lock_started_instance(s, inst);
 
   PendingFO fo;
   const auto t0 = Clock::now();
@@ -220,7 +223,7 @@ TEST_CASE("long_polling_ext::test_long_poll_wakes_when_ack_releases_instance_wit
   a.delta.push_back(started_event(inst));
   a.metadata = meta();
   const auto t1 = Clock::now();
-  ok(AO(s, (*first)->lock_token, 1, std::move(a)));
+  ok(AO(s, token, 1, std::move(a)));
   wait_done(f, fo, 5s);
   const LockedOrchestration& lo = got_fo(fo);
   CHECK(lo.item.instance == inst);
