@@ -17,6 +17,16 @@ size_t resolve_pool_max(size_t configured) {
   return 10;
 }
 
+namespace {
+
+// What a query or lease still waiting for a connection gets when the pool stops taking them: it
+// was never sent (the C API maps this text to "operation not started").
+ProviderError not_started_error() {
+  return retryable_error("query", "pool closed before a connection was available");
+}
+
+}  // namespace
+
 Result<ConnInfo> make_conninfo(const PoolOptions& o, std::string_view role) {
   Result<ConnInfo> info = ConnInfo::parse(o.conninfo);
   if (!info) return info;
@@ -331,7 +341,8 @@ void Pool::release_lease(Connection* c) {
   }
 }
 
-void Pool::cancel_waiting(const ProviderError& why) {
+void Pool::cancel_waiting() {
+  const ProviderError why = not_started_error();
   std::deque<QueryWaiter> qs;
   qs.swap(query_waiters_);
   std::deque<LeaseWaiter> ls;
@@ -417,7 +428,7 @@ void Pool::close(std::move_only_function<void()> done) {
   if (closing_) return;
   closing_ = true;
   on_closed_ = std::move(done);
-  fail_waiters(retryable_error("query", "pool closed before a connection was available"));
+  fail_waiters(not_started_error());
   for (auto& l : leases_) l->conn = nullptr;
   leases_.clear();
   // Copy: closing may erase from slots_ through connection_closed (it never does synchronously,

@@ -115,10 +115,11 @@ class Pool final : public ConnectionOwner {
   void acquire(LeaseCallback cb);
 
   void close(std::move_only_function<void()> done);
-  // Fails every query and lease still waiting for a connection with `why`, on a later loop turn.
-  // Queries already sent and later submissions are unaffected (the first step of a shutdown that
-  // lets running work finish: c-api.md §3.5 step 3).
-  void cancel_waiting(const ProviderError& why);
+  // Fails every query and lease still waiting for a connection, on a later loop turn, with the
+  // error close() gives them (retryable, "pool closed before a connection was available": never
+  // sent). Queries already sent and later submissions are unaffected (the first step of a shutdown
+  // that lets running work finish: c-api.md §3.5 step 3).
+  void cancel_waiting();
 
   struct Stats {
     size_t connections;  // open or opening

@@ -315,7 +315,7 @@ void PostgresProvider::begin_close() {
   Impl& s = *impl_;
   if (s.closing) return;
   s.polls.stop();
-  s.pool->cancel_waiting(retryable_error("query", "pool closed before a connection was available"));
+  s.pool->cancel_waiting();
 }
 
 void PostgresProvider::close(std::move_only_function<void()> done) {

@@ -459,7 +459,6 @@ DECLARE
     v_notify_at  bigint;
     v_at         bigint;
     v_wake       bigint;
-    v_pos        integer;
 BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);  -- a lease only: see "Commit durability"
     IF p_version_ranges IS NOT NULL AND cardinality(p_version_ranges) < 6 THEN
@@ -546,11 +545,9 @@ BEGIN
 
         EXIT scan WHEN v_cands IS NULL;
 
-        v_pos := 0;
         <<candidates>>
         FOREACH v_inst IN ARRAY v_cands LOOP
             v_excl := v_excl || v_inst;
-            v_pos := v_pos + 1;
 
             -- 1. Never wait: somebody else claiming this instance right now => taken.
             CONTINUE candidates WHEN NOT pg_try_advisory_xact_lock(
@@ -682,12 +679,13 @@ BEGIN
                 PERFORM pg_notify(p_channel, v_notify_at::text);
             END IF;
             -- next_wake_at of the item row: p_now when other instances had work visible to this
-            -- scan (another fetcher may find some now), NULL when this was the last candidate.
+            -- scan (another fetcher may find some now), NULL when this was the last candidate
+            -- (candidates are distinct instances, in scan order).
             RETURN QUERY
                 SELECT 'item'::text, v_inst, v_exec, v_name, v_version, v_source, v_token,
                        (SELECT max(a) FROM unnest(v_attempts) AS a)::integer, v_meta_id,
                        NULL::text, NULL::bytea, NULL::bigint,
-                       CASE WHEN v_pos < cardinality(v_cands) THEN p_now END;
+                       CASE WHEN v_inst <> v_cands[cardinality(v_cands)] THEN p_now END;
             RETURN QUERY
                 SELECT 'message'::text, NULL::text, NULL::bigint, NULL::text, NULL::text,
                        NULL::text, NULL::text, u.attempt, u.id, u.item, NULL::bytea,
