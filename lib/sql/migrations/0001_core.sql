@@ -239,12 +239,14 @@ RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
 $fn$;
 
 -- Variants that belong on the orchestrator queue (§3.1).
+CREATE OR REPLACE FUNCTION __SCHEMA__.orchestrator_kinds()
+RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
+    SELECT '{StartOrchestration,ActivityCompleted,ActivityFailed,TimerFired,ExternalRaised,SubOrchCompleted,SubOrchFailed,CancelInstance,ContinueAsNew,QueueMessage}'::text[]
+$fn$;
+
 CREATE OR REPLACE FUNCTION __SCHEMA__.is_orchestrator_kind(p_kind text)
 RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $fn$
-    SELECT coalesce(p_kind IN ('StartOrchestration', 'ActivityCompleted', 'ActivityFailed',
-                               'TimerFired', 'ExternalRaised', 'SubOrchCompleted',
-                               'SubOrchFailed', 'CancelInstance', 'ContinueAsNew',
-                               'QueueMessage'), false)
+    SELECT coalesce(p_kind = ANY (__SCHEMA__.orchestrator_kinds()), false)
 $fn$;
 
 -- Quarantine backoff after the n-th quarantine pass: min(base * 2^(n-1), cap) (§7.3).
@@ -451,6 +453,7 @@ DECLARE
     v_attempts   integer[];
     v_kinds      text[];
     v_bad        bigint[];
+    v_max_attempt integer;
     v_meta_id    bigint;
     v_name       text;
     v_version    text;
@@ -553,27 +556,30 @@ BEGIN
             CONTINUE candidates WHEN NOT pg_try_advisory_xact_lock(
                 hashtextextended(v_inst, __SCHEMA__.advisory_seed()));
 
-            -- 2. Acquire the instance lock (single-statement claims, no waiting).
-            SELECT l.lock_token, l.locked_until, l.locked_at
-              INTO v_prev_token, v_prev_until, v_prev_at
-              FROM __SCHEMA__.instance_locks l
-             WHERE l.instance_id = v_inst
-               FOR UPDATE SKIP LOCKED;
+            -- 2. Acquire the instance lock (single-statement claims, no waiting). The common case,
+            -- no lock row at all (acks delete it), is one statement. Every fetcher holds the
+            -- advisory lock above, so no uncommitted insert of this key can exist for the INSERT
+            -- to wait on; a row this snapshot sees (perhaps being deleted by an in-flight ack)
+            -- means: go through the row-lock path below.
+            INSERT INTO __SCHEMA__.instance_locks (instance_id, lock_token, locked_until, locked_at)
+            SELECT v_inst, v_token, v_until, p_now
+             WHERE NOT EXISTS (SELECT 1 FROM __SCHEMA__.instance_locks l WHERE l.instance_id = v_inst)
+            ON CONFLICT (instance_id) DO NOTHING;
             IF FOUND THEN
-                CONTINUE candidates WHEN v_prev_until > p_now;      -- live lock: taken
+                v_had_prev := false;
+            ELSE
+                SELECT l.lock_token, l.locked_until, l.locked_at
+                  INTO v_prev_token, v_prev_until, v_prev_at
+                  FROM __SCHEMA__.instance_locks l
+                 WHERE l.instance_id = v_inst
+                   FOR UPDATE SKIP LOCKED;
+                -- no row (deleted meanwhile: a later scan finds the instance), a row held by an
+                -- in-flight ack/abandon/renew, or a live lock: taken
+                CONTINUE candidates WHEN NOT FOUND OR v_prev_until > p_now;
                 UPDATE __SCHEMA__.instance_locks l
                    SET lock_token = v_token, locked_until = v_until, locked_at = p_now
                  WHERE l.instance_id = v_inst;
                 v_had_prev := true;
-            ELSE
-                -- no row, or a row held by an in-flight ack/abandon/renew (=> taken)
-                PERFORM 1 FROM __SCHEMA__.instance_locks l WHERE l.instance_id = v_inst;
-                CONTINUE candidates WHEN FOUND;
-                INSERT INTO __SCHEMA__.instance_locks (instance_id, lock_token, locked_until, locked_at)
-                VALUES (v_inst, v_token, v_until, p_now)
-                ON CONFLICT (instance_id) DO NOTHING;
-                CONTINUE candidates WHEN NOT FOUND;
-                v_had_prev := false;
             END IF;
 
             -- 3. Tag every visible row of the instance (stale tags included); 4. classify.
@@ -588,8 +594,9 @@ BEGIN
                    array_agg(c.work_item ORDER BY c.id) FILTER (WHERE c.ok),
                    array_agg(c.attempt_count ORDER BY c.id) FILTER (WHERE c.ok),
                    array_agg(c.kind ORDER BY c.id) FILTER (WHERE c.ok),
-                   array_agg(c.id) FILTER (WHERE NOT c.ok)
-              INTO v_ids, v_items, v_attempts, v_kinds, v_bad
+                   array_agg(c.id) FILTER (WHERE NOT c.ok),
+                   max(c.attempt_count) FILTER (WHERE c.ok)
+              INTO v_ids, v_items, v_attempts, v_kinds, v_bad, v_max_attempt
               FROM c;
 
             IF v_bad IS NOT NULL THEN
@@ -681,11 +688,14 @@ BEGIN
             -- next_wake_at of the item row: p_now when other instances had work visible to this
             -- scan (another fetcher may find some now), NULL when this was the last candidate
             -- (candidates are distinct instances, in scan order).
-            RETURN QUERY
-                SELECT 'item'::text, v_inst, v_exec, v_name, v_version, v_source, v_token,
-                       (SELECT max(a) FROM unnest(v_attempts) AS a)::integer, v_meta_id,
-                       NULL::text, NULL::bytea, NULL::bigint,
-                       CASE WHEN v_inst <> v_cands[cardinality(v_cands)] THEN p_now END;
+            -- (RETURN NEXT of the output variables needs no executor run, RETURN QUERY does)
+            row_type := 'item'; instance_id := v_inst; execution_id := v_exec;
+            orchestration_name := v_name; orchestration_version := v_version;
+            meta_source := v_source; lock_token := v_token; seq := v_meta_id; body := NULL;
+            kv_value := NULL; kv_updated_at := NULL;
+            attempt_count := v_max_attempt;
+            next_wake_at := CASE WHEN v_inst <> v_cands[cardinality(v_cands)] THEN p_now END;
+            RETURN NEXT;
             RETURN QUERY
                 SELECT 'message'::text, NULL::text, NULL::bigint, NULL::text, NULL::text,
                        NULL::text, NULL::text, u.attempt, u.id, u.item, NULL::bytea,
@@ -826,7 +836,9 @@ BEGIN
     IF coalesce(cardinality(p_event_types), 0) <> v_n OR coalesce(cardinality(p_event_datas), 0) <> v_n THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: history delta arrays differ in length';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_event_ids) AS e(id) WHERE e.id IS NULL OR e.id < 1) THEN
+    -- (the element checks are written without subqueries: plpgsql evaluates such expressions
+    -- directly instead of starting an executor for each)
+    IF p_event_ids IS NOT NULL AND NOT coalesce(1 <= ALL (p_event_ids), false) THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: event_id must be >= 1';
     END IF;
     v_n := coalesce(cardinality(p_worker_items), 0);
@@ -838,8 +850,7 @@ BEGIN
        OR coalesce(cardinality(p_worker_tags), v_n) <> v_n THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: worker item arrays differ in length';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_worker_kinds) AS k(kind)
-                WHERE k.kind IS DISTINCT FROM 'ActivityExecute') THEN
+    IF p_worker_kinds IS NOT NULL AND NOT coalesce('ActivityExecute' = ALL (p_worker_kinds), false) THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008',
             MESSAGE = 'Invalid work item type: worker_items may only contain ActivityExecute';
     END IF;
@@ -849,8 +860,7 @@ BEGIN
        OR coalesce(cardinality(p_orch_fire_at), v_n) <> v_n THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: orchestrator item arrays differ in length';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(p_orch_kinds) AS k(kind)
-                WHERE NOT __SCHEMA__.is_orchestrator_kind(k.kind)) THEN
+    IF p_orch_kinds IS NOT NULL AND NOT coalesce(p_orch_kinds <@ __SCHEMA__.orchestrator_kinds(), false) THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008',
             MESSAGE = 'Invalid work item type: orchestrator_items may not contain ActivityExecute or unknown variants';
     END IF;
@@ -862,14 +872,9 @@ BEGIN
     IF coalesce(cardinality(p_kv_keys), 0) <> v_kv_n
        OR coalesce(cardinality(p_kv_values), v_kv_n) <> v_kv_n
        OR coalesce(cardinality(p_kv_updated_at), v_kv_n) <> v_kv_n
-       OR EXISTS (SELECT 1 FROM unnest(p_kv_ops) AS o(op)
-                   WHERE o.op IS NULL OR o.op NOT IN ('set', 'clear', 'clear_all')) THEN
+       OR (p_kv_ops IS NOT NULL AND NOT coalesce(p_kv_ops <@ '{set,clear,clear_all}'::text[], false)) THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: malformed KV mutation arrays';
     END IF;
-
-    -- 2. Delete the messages of this turn (rows tagged with this token).
-    DELETE FROM __SCHEMA__.orchestrator_queue q
-     WHERE q.instance_id = v_inst AND q.lock_token = p_lock_token;
 
     -- 3./6./9. Instance row: create/update from metadata, move the pointer, custom status.
     IF p_meta_name IS NOT NULL AND p_meta_version IS NOT NULL THEN
@@ -996,17 +1001,24 @@ BEGIN
          ORDER BY u.ord;
     END IF;
 
-    -- 14. Release, remember the token (ambiguous commit), notify.
-    DELETE FROM __SCHEMA__.instance_locks l WHERE l.instance_id = v_inst;
+    -- 2./14. Delete the messages of this turn (rows tagged with this token), release the lock,
+    -- remember the token (ambiguous commit) and prune old records, in one statement. Only rows
+    -- with this token are deleted, so the rows step 13 inserted are untouched whatever the order.
+    WITH m AS (
+        DELETE FROM __SCHEMA__.orchestrator_queue q
+         WHERE q.instance_id = v_inst AND q.lock_token = p_lock_token),
+    l AS (
+        DELETE FROM __SCHEMA__.instance_locks l WHERE l.instance_id = v_inst),
+    g AS (   -- prune ambiguous-commit records past their 10 minutes, a few per ack
+        DELETE FROM __SCHEMA__.committed_tokens c
+         WHERE c.lock_token IN (SELECT o.lock_token FROM __SCHEMA__.committed_tokens o
+                                 WHERE o.committed_at < p_now - 600000
+                                 ORDER BY o.committed_at
+                                 LIMIT 4
+                                   FOR UPDATE SKIP LOCKED))
     INSERT INTO __SCHEMA__.committed_tokens (lock_token, instance_id, kind, committed_at)
     VALUES (p_lock_token, v_inst, 'o', p_now)
     ON CONFLICT (lock_token) DO NOTHING;
-    DELETE FROM __SCHEMA__.committed_tokens c
-     WHERE c.lock_token IN (SELECT o.lock_token FROM __SCHEMA__.committed_tokens o
-                             WHERE o.committed_at < p_now - 600000
-                             ORDER BY o.committed_at
-                             LIMIT 4
-                               FOR UPDATE SKIP LOCKED);
     -- Waking every orchestration fetcher after every turn cost one empty scan per turn; wake
     -- them only when this turn made orchestrator work fetchable (rows consumed by the turn are
     -- deleted above, so any visible row left for the instance arrived while it was locked).
@@ -1189,9 +1201,10 @@ BEGIN
     PERFORM set_config('synchronous_commit', 'off', true);  -- a lease only: see "Commit durability"
     v_untagged := p_tag_mode IN ('default_only', 'default_and', 'any');
     v_any      := p_tag_mode = 'any';
-    v_tags     := CASE WHEN p_tag_mode IN ('tags', 'default_and')
-                       THEN ARRAY(SELECT DISTINCT t FROM unnest(p_tags) AS t WHERE t IS NOT NULL)
-                       ELSE '{}'::text[] END;
+    v_tags     := '{}';
+    IF p_tag_mode IN ('tags', 'default_and') THEN   -- (a subquery: only run it when needed)
+        v_tags := ARRAY(SELECT DISTINCT t FROM unnest(p_tags) AS t WHERE t IS NOT NULL);
+    END IF;
     IF p_tag_mode IS NULL OR p_tag_mode NOT IN ('default_only', 'tags', 'default_and', 'any', 'none') THEN
         RAISE EXCEPTION USING ERRCODE = 'QD008', MESSAGE = 'Invalid argument: unknown tag filter mode';
     END IF;
@@ -1210,15 +1223,13 @@ BEGIN
     -- the oldest eligible row. It applies only while no lease has expired, since expired rows
     -- may be older and must be redelivered first; anything unusual (a row that is not an
     -- ActivityExecute) falls through to the general scan below.
-    IF p_reject_token IS NULL AND p_tag_mode = 'default_only' AND p_session_owner IS NULL
-       -- (min() reads one end of worker_queue_locked_idx; a plain NOT EXISTS got a generic plan
-       -- that scanned the heap with every dead row the queue left since the last vacuum)
-       AND coalesce((SELECT min(e.locked_until) FROM __SCHEMA__.worker_queue e
-                      WHERE e.lock_token IS NOT NULL) > p_now, true) THEN
+    IF p_reject_token IS NULL AND p_tag_mode = 'default_only' AND p_session_owner IS NULL THEN
         -- The pick must be a scalar subquery (an InitPlan, run once). As a joined FROM item it can
         -- be rescanned once per outer row of a nested loop; each rescan skips the row this very
         -- statement already updated and picks the next, so one fetch would lease several rows
         -- under one token (seen under load as a unique violation on worker_queue_token_idx).
+        -- The no-expired-lease condition is part of the same statement (one executor run per
+        -- fetch); when it fails nothing is claimed and the general scan below decides.
         UPDATE __SCHEMA__.worker_queue w
            SET lock_token = v_token, locked_until = v_until, attempt_count = w.attempt_count + 1
          WHERE w.id = (SELECT c.id FROM __SCHEMA__.worker_queue c
@@ -1228,9 +1239,16 @@ BEGIN
                         LIMIT 1
                           FOR UPDATE SKIP LOCKED)
            AND __SCHEMA__.work_item_kind(w.work_item) = 'ActivityExecute'
+           -- (min() reads one end of worker_queue_locked_idx; a plain NOT EXISTS got a generic
+           -- plan that scanned the heap with every dead row the queue left since the last vacuum)
+           AND coalesce((SELECT min(e.locked_until) FROM __SCHEMA__.worker_queue e
+                          WHERE e.lock_token IS NOT NULL) > p_now, true)
         RETURNING w.id, w.work_item, w.attempt_count INTO v_id, v_item, v_attempt;
         IF FOUND THEN
-            RETURN QUERY SELECT 'item'::text, v_id, v_item, v_token, v_attempt, NULL::bigint;
+            -- (RETURN NEXT of the output variables needs no executor run, RETURN QUERY does)
+            row_type := 'item'; id := v_id; work_item := v_item; lock_token := v_token;
+            attempt_count := v_attempt; next_wake_at := NULL;
+            RETURN NEXT;
             RETURN;
         END IF;
     END IF;
@@ -1396,9 +1414,30 @@ BEGIN
             MESSAGE = format('Invalid work item type: %s is not an activity completion',
                              coalesce(p_completion_kind, '<null>'));
     END IF;
-    DELETE FROM __SCHEMA__.worker_queue w
-     WHERE w.lock_token = p_lock_token AND w.locked_until > p_now
-    RETURNING w.session_id, w.instance_id INTO v_session, v_inst;
+    -- Delete the row, enqueue the completion, remember the token and prune old records in one
+    -- statement (data-modifying CTEs run to completion even when the final SELECT ignores them).
+    WITH d AS (
+        DELETE FROM __SCHEMA__.worker_queue w
+         WHERE w.lock_token = p_lock_token AND w.locked_until > p_now
+        RETURNING w.session_id, w.instance_id),
+    e AS (
+        INSERT INTO __SCHEMA__.orchestrator_queue (instance_id, work_item, visible_at, created_at)
+        SELECT p_completion_instance, p_completion, p_now, p_now
+          FROM d
+         WHERE p_completion IS NOT NULL),
+    g AS (   -- prune ambiguous-commit records past their 10 minutes, a few per ack
+        DELETE FROM __SCHEMA__.committed_tokens c
+         WHERE c.lock_token IN (SELECT o.lock_token FROM __SCHEMA__.committed_tokens o
+                                 WHERE o.committed_at < p_now - 600000
+                                 ORDER BY o.committed_at
+                                 LIMIT 4
+                                   FOR UPDATE SKIP LOCKED)),
+    t AS (
+        INSERT INTO __SCHEMA__.committed_tokens (lock_token, instance_id, kind, committed_at)
+        SELECT p_lock_token, d.instance_id, 'w', p_now
+          FROM d
+        ON CONFLICT (lock_token) DO NOTHING)
+    SELECT d.session_id, d.instance_id INTO v_session, v_inst FROM d;
     IF NOT FOUND THEN
         IF EXISTS (SELECT 1 FROM __SCHEMA__.worker_queue w WHERE w.lock_token = p_lock_token) THEN
             RAISE EXCEPTION USING ERRCODE = 'QD002',
@@ -1416,22 +1455,9 @@ BEGIN
            SET last_activity_at = p_now
          WHERE s.session_id = v_session AND s.locked_until > p_now;
     END IF;
-    IF p_completion IS NOT NULL THEN
-        INSERT INTO __SCHEMA__.orchestrator_queue (instance_id, work_item, visible_at, created_at)
-        VALUES (p_completion_instance, p_completion, p_now, p_now);
-        IF p_channel IS NOT NULL THEN
-            PERFORM pg_notify(p_channel, p_now::text);
-        END IF;
+    IF p_completion IS NOT NULL AND p_channel IS NOT NULL THEN
+        PERFORM pg_notify(p_channel, p_now::text);
     END IF;
-    INSERT INTO __SCHEMA__.committed_tokens (lock_token, instance_id, kind, committed_at)
-    VALUES (p_lock_token, v_inst, 'w', p_now)
-    ON CONFLICT (lock_token) DO NOTHING;
-    DELETE FROM __SCHEMA__.committed_tokens c
-     WHERE c.lock_token IN (SELECT o.lock_token FROM __SCHEMA__.committed_tokens o
-                             WHERE o.committed_at < p_now - 600000
-                             ORDER BY o.committed_at
-                             LIMIT 4
-                               FOR UPDATE SKIP LOCKED);
     RETURN true;
 END
 $fn$;
