@@ -88,11 +88,14 @@ struct PostgresProvider::Impl {
     if (options.notify_in_transaction) p.add(kind == QueueKind::kOrchestrator ? orch_channel : worker_channel);
     else p.add_null();
   }
-  // A write of `kind` committed: wake local waiters now and, once per loop turn, other processes.
+  // A write of `kind` committed: NOTIFY its channel (every process's waiters, ours included, hear
+  // it through their listener), coalescing writes of one loop turn and writes that commit while
+  // the previous NOTIFY is still in flight into one.
   void notify_committed(QueueKind kind);
   void flush_notifications();
   bool notify_dirty[2] = {false, false};
   bool notify_scheduled = false;
+  bool notify_in_flight = false;
   void ensure_listener();
 
   // ---- observability (metrics.cpp) ----
