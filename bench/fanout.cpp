@@ -1,11 +1,15 @@
 // fanout: the project's main benchmark — the fan-out stress workload of a Duroxide runtime, driven
 // straight against the provider (issue 8 §1).
 //
-//   fanout [--profile all|slots|payload|throughput|reference] [--duration 10] [--pool 10]
+//   fanout [--profile all|slots|payload|throughput|reference] [--duration 10] [--pool N]
 //          [--slots 2:2,4:4 --concurrent 20 --activities 5 --delay-ms 10 --payload-kib 0]
 //          [--no-pgbench] [--verify N|-1] [--keep-schema] [--csv PATH|-] [--json PATH|-]
 //   (needs DATABASE_URL; --verify: histories checked per configuration after the run, -1 = all;
-//    --keep-schema: leave each configuration's schema in place, for bench/profile_fanout.sh)
+//    --keep-schema: leave each configuration's schema in place, for bench/profile_fanout.sh;
+//    --pool: the provider's pool_max, by default 2 × this machine's cores + 1, at most 10: the
+//    usual sizing for PostgreSQL connections, for a server on the same machine. Pipelining keeps a
+//    few connections busy enough; on 2 shared cores every further server process costs more in
+//    scheduling than it adds in parallelism (README, Performance: pool size).)
 //
 // The emulated runtime (client, orchestration slots, worker slots) is tests/load/workload.{h,cpp},
 // shared with the multi-process and fault tests. What it emulates, call for call (provider-contract
@@ -62,6 +66,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "bench/bench_util.h"
@@ -408,7 +413,9 @@ int main(int argc, char** argv) {
   }
   const std::string url = url_env;
   const int duration = std::atoi(bench::arg_value(argc, argv, "--duration", "10"));
-  const size_t pool = static_cast<size_t>(std::atoi(bench::arg_value(argc, argv, "--pool", "10")));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const std::string default_pool = std::to_string(std::min(2 * cores + 1, 10u));
+  const size_t pool = static_cast<size_t>(std::atoi(bench::arg_value(argc, argv, "--pool", default_pool.c_str())));
   const int verify = std::atoi(bench::arg_value(argc, argv, "--verify", "50"));
   const std::string csv = bench::arg_value(argc, argv, "--csv", "");
   const std::string json = bench::arg_value(argc, argv, "--json", "");
