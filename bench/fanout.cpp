@@ -6,10 +6,9 @@
 //          [--no-pgbench] [--verify N|-1] [--keep-schema] [--csv PATH|-] [--json PATH|-]
 //   (needs DATABASE_URL; --verify: histories checked per configuration after the run, -1 = all;
 //    --keep-schema: leave each configuration's schema in place, for bench/profile_fanout.sh;
-//    --pool: the provider's pool_max, by default 2 × this machine's cores + 1, at most 10: the
-//    usual sizing for PostgreSQL connections, for a server on the same machine. Pipelining keeps a
-//    few connections busy enough; on 2 shared cores every further server process costs more in
-//    scheduling than it adds in parallelism (README, Performance: pool size).)
+//    --pool: the provider's pool_max, by default this machine's cores, from 2 to 10, for a server
+//    on the same machine: pipelining keeps one connection per core busy, and every further server
+//    process costs more in scheduling than it adds in parallelism (README, Performance: pool size).)
 //
 // The emulated runtime (client, orchestration slots, worker slots) is tests/load/workload.{h,cpp},
 // shared with the multi-process and fault tests. What it emulates, call for call (provider-contract
@@ -414,7 +413,7 @@ int main(int argc, char** argv) {
   const std::string url = url_env;
   const int duration = std::atoi(bench::arg_value(argc, argv, "--duration", "10"));
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  const std::string default_pool = std::to_string(std::min(2 * cores + 1, 10u));
+  const std::string default_pool = std::to_string(std::clamp(cores, 2u, 10u));
   const size_t pool = static_cast<size_t>(std::atoi(bench::arg_value(argc, argv, "--pool", default_pool.c_str())));
   const int verify = std::atoi(bench::arg_value(argc, argv, "--verify", "50"));
   const std::string csv = bench::arg_value(argc, argv, "--csv", "");
