@@ -22,7 +22,9 @@
 namespace duroxide::pg {
 
 struct PostgresProviderOptions {
-  // Connections in the pool; 0 means $DUROXIDE_PG_POOL_MAX, else 10.
+  // Connections in the pool; 0 means $DUROXIDE_PG_POOL_MAX, else 10. Connections are pipelined, so
+  // a few keep a server busy: with a small server on the same machine, about one per server core
+  // was fastest in bench/fanout (README, "Pool size"); more pay off with more cores or latency.
   std::size_t pool_max = 0;
   // Queries in flight per connection (libpq pipeline mode).
   std::size_t pipeline_depth = 8;
