@@ -2,7 +2,7 @@
 
 namespace duroxide::pg {
 
-Deferred::Deferred(uv_loop_t* loop) : loop_(loop) {
+Deferred::Deferred(uv_loop_t* loop, uint64_t delay_ms) : loop_(loop), delay_ms_(delay_ms) {
   uv_timer_init(loop, &timer_);
   timer_.data = this;
 }
@@ -29,7 +29,9 @@ void Deferred::post(std::move_only_function<void()> fn) {
     return;
   }
   queue_.push_back(std::move(fn));
-  if (open_) uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<Deferred*>(t->data)->run(); }, 0, 0);
+  // (only the first of a batch starts the timer: later posts must not push the batch back)
+  if (open_ && queue_.size() == 1)
+    uv_timer_start(&timer_, [](uv_timer_t* t) { static_cast<Deferred*>(t->data)->run(); }, delay_ms_, 0);
 }
 
 void Deferred::run() {

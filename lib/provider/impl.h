@@ -65,6 +65,7 @@ struct PostgresProvider::Impl {
   Statements st;
   WireDecoder decoder;
   Deferred deferred;
+  Deferred notify_later;  // flush_notifications, kNotifyDelay after the first write of a batch
   PollHub polls;
   // Tokens whose ack ended with a lost connection: the outcome is unknown, so the next ack with
   // the token asks the database whether it had committed (contract §5.2, ambiguous commit).
@@ -89,13 +90,15 @@ struct PostgresProvider::Impl {
     else p.add_null();
   }
   // A write of `kind` committed: NOTIFY its channel (every process's waiters, ours included, hear
-  // it through their listener), coalescing writes of one loop turn and writes that commit while
-  // the previous NOTIFY is still in flight into one.
+  // it through their listener) a little later, coalescing the writes that commit meanwhile and
+  // while the previous NOTIFY is still in flight into one.
   void notify_committed(QueueKind kind);
   void flush_notifications();
   bool notify_dirty[2] = {false, false};
   bool notify_scheduled = false;
   bool notify_in_flight = false;
+  // Closes the two Deferred timers, running what they hold, then `done`.
+  void close_timers(std::move_only_function<void()> done);
   void ensure_listener();
 
   // ---- observability (metrics.cpp) ----

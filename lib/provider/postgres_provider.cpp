@@ -12,6 +12,17 @@
 
 namespace duroxide::pg {
 
+namespace {
+
+// How long after a write commits its NOTIFY is sent. Well inside the pickup latency the contract
+// allows (§6.3: 100 ms plus a scan), it coalesces the completions of a burst into one NOTIFY and
+// moves the listener's wake-up, and the fetches it triggers, off the moment the writer's next call
+// runs. bench/fanout, interleaved A/B against sending on the next loop turn: reference 35.9 -> 36.3
+// orch/s, throughput 307 -> 328.
+constexpr uint64_t kNotifyDelayMs = 2;
+
+}  // namespace
+
 ProviderError invalid_argument(std::string_view op, std::string_view what) {
   return ProviderError{std::string(op), "Invalid argument: " + std::string(what), false, "QD008"};
 }
@@ -44,6 +55,7 @@ PostgresProvider::Impl::Impl(uv_loop_t* l, std::string s, PostgresProviderOption
       options(std::move(o)),
       pool(std::move(p)),
       deferred(l),
+      notify_later(l, kNotifyDelayMs),
       polls(l, options.notify_fallback_interval) {
   prepare_statements();
 }
@@ -138,7 +150,11 @@ void PostgresProvider::Impl::notify_committed(QueueKind kind) {
   notify_dirty[static_cast<int>(kind)] = true;
   if (notify_scheduled) return;
   notify_scheduled = true;
-  deferred.post([this] { flush_notifications(); });
+  notify_later.post([this] { flush_notifications(); });
+}
+
+void PostgresProvider::Impl::close_timers(std::move_only_function<void()> done) {
+  notify_later.close([this, done = std::move(done)]() mutable { deferred.close(std::move(done)); });
 }
 
 void PostgresProvider::Impl::flush_notifications() {
@@ -274,7 +290,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
                      dying->log(LogLevel::kError, "create: " + e.to_string());
                      auto teardown = [dying, impl = std::move(impl), shared_cb, e]() mutable {
                        dying->pool->close([impl = std::move(impl), shared_cb, e]() mutable {
-                         impl->deferred.close([impl = std::move(impl), shared_cb, e]() mutable {
+                         impl->close_timers([impl = std::move(impl), shared_cb, e]() mutable {
                            auto keep = std::move(impl);
                            (*shared_cb)(std::unexpected(e));
                          });
@@ -341,7 +357,7 @@ void PostgresProvider::close(std::move_only_function<void()> done) {
     s.polls.close([&s, finish] {
       auto after_listener = [&s, finish] {
         s.pool->close([&s, finish] {
-          s.deferred.close([&s, finish] {
+          s.close_timers([&s, finish] {
             s.closed = true;
             auto waiters = std::move(s.close_waiters);
             (*finish)();  // may destroy the provider: `waiters` is local
