@@ -65,7 +65,7 @@ struct PostgresProvider::Impl {
   Statements st;
   WireDecoder decoder;
   Deferred deferred;
-  Deferred notify_later;  // flush_notifications, kNotifyDelay after the first write of a batch
+  Deferred notify_later;  // runs flush_notifications kNotifyDelayMs after a batch's first write
   PollHub polls;
   // Tokens whose ack ended with a lost connection: the outcome is unknown, so the next ack with
   // the token asks the database whether it had committed (contract §5.2, ambiguous commit).
