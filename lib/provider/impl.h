@@ -65,7 +65,7 @@ struct PostgresProvider::Impl {
   Statements st;
   WireDecoder decoder;
   Deferred deferred;
-  Deferred notify_later;  // runs flush_notifications kNotifyDelayMs after a batch's first write
+  Deferred notify_later;  // flush_notifications, kNotifyDelayMs later (see notify_committed)
   PollHub polls;
   // Tokens whose ack ended with a lost connection: the outcome is unknown, so the next ack with
   // the token asks the database whether it had committed (contract §5.2, ambiguous commit).
@@ -90,8 +90,9 @@ struct PostgresProvider::Impl {
     else p.add_null();
   }
   // A write of `kind` committed: NOTIFY its channel (every process's waiters, ours included, hear
-  // it through their listener) a little later, coalescing the writes that commit meanwhile and
-  // while the previous NOTIFY is still in flight into one.
+  // it through their listener) on the next loop turn, or kNotifyDelayMs later while other queries
+  // are in flight, coalescing the writes that commit meanwhile and while the previous NOTIFY is
+  // still in flight into one.
   void notify_committed(QueueKind kind);
   void flush_notifications();
   bool notify_dirty[2] = {false, false};
