@@ -114,9 +114,13 @@ Pool::Pool(uv_loop_t* loop, PoolOptions options, ConnInfo info)
       rng_(static_cast<unsigned>(reinterpret_cast<uintptr_t>(this) ^ uv_hrtime())) {
   uv_timer_init(loop_, &timer_);
   uv_timer_init(loop_, &defer_timer_);
+  uv_timer_init(loop_, &idle_timer_);
+  // The sweep alone must not keep a loop alive (connections and their callers do).
+  uv_unref(reinterpret_cast<uv_handle_t*>(&idle_timer_));
   timer_.data = this;
   defer_timer_.data = this;
-  open_handles_ = 2;
+  idle_timer_.data = this;
+  open_handles_ = 3;
 }
 
 Pool::~Pool() {
@@ -145,7 +149,7 @@ void Pool::submit(QueryRequest&& q) {
   }
   if (query_waiters_.empty()) {
     if (Slot* s = pick_for_query()) {
-      s->conn->submit(std::move(q));
+      send(*s, std::move(q));
       grow_if_needed();
       return;
     }
@@ -168,6 +172,11 @@ void Pool::acquire(LeaseCallback cb) {
   pump();
   grow_if_needed();
   arm_timer();
+}
+
+void Pool::send(Slot& s, QueryRequest&& q) {
+  s.last_busy = uv_now(loop_);
+  s.conn->submit(std::move(q));
 }
 
 Pool::Slot* Pool::find(Connection& c) {
@@ -208,6 +217,7 @@ void Pool::pump() {
       lease_waiters_.pop_front();
       idle->leased = true;
       idle->reserved = false;
+      idle->last_busy = uv_now(loop_);
       auto st = std::make_shared<Lease::State>(Lease::State{this, idle->conn});
       leases_.push_back(st);
       w.cb(Lease(std::move(st)));
@@ -225,7 +235,7 @@ void Pool::pump() {
     if (!s) break;
     QueryWaiter w = std::move(query_waiters_.front());
     query_waiters_.pop_front();
-    s->conn->submit(std::move(w.req));
+    send(*s, std::move(w.req));
     if (closing_) return;
   }
   arm_timer();
@@ -254,9 +264,46 @@ void Pool::spawn() {
   Connection::Options co{options_.connect_timeout, options_.token_auth};
   auto* c = new Connection(loop_, *this, &statements_, co);
   slots_.push_back(Slot{c});
+  slots_.back().last_busy = uv_now(loop_);
   ++connecting_;
   ++connects_;
   c->connect(info_, &options_.credential);
+  if (slots_.size() > 1) start_idle_sweep();
+}
+
+void Pool::start_idle_sweep() {
+  if (options_.idle_timeout.count() <= 0 || closing_ || uv_is_active(reinterpret_cast<uv_handle_t*>(&idle_timer_)))
+    return;
+  // Half the timeout: a connection idle for idle_timeout closes within 1.5 x idle_timeout.
+  const uint64_t period = std::max<uint64_t>(static_cast<uint64_t>(options_.idle_timeout.count()) / 2, 10);
+  uv_timer_start(&idle_timer_, [](uv_timer_t* h) { static_cast<Pool*>(h->data)->sweep_idle(); }, period, period);
+}
+
+void Pool::sweep_idle() {
+  const uint64_t now = uv_now(loop_);
+  const auto limit = static_cast<uint64_t>(options_.idle_timeout.count());
+  size_t ready = 0;
+  for (const Slot& s : slots_)
+    if (s.conn->state() == Connection::State::kReady) ++ready;
+  // Newest first: pick_for_query prefers the oldest idle connection, so under a steady load the
+  // newest ones are the ones left idle.
+  std::vector<Connection*> victims;
+  for (auto it = slots_.rbegin(); it != slots_.rend() && ready > 1; ++it) {
+    const Slot& s = *it;
+    if (s.leased || s.reserved || s.conn->state() != Connection::State::kReady || s.conn->in_flight() > 0)
+      continue;
+    if (now - s.last_busy < limit) continue;
+    victims.push_back(s.conn);
+    --ready;
+  }
+  for (Connection* c : victims) {
+    ++idle_closed_;
+    c->close(retryable_error("query", "idle connection closed"));  // nothing in flight: unused
+  }
+  if (!victims.empty() && options_.log)
+    options_.log(LogLevel::kDebug, "pool: closed " + std::to_string(victims.size()) + " idle connection(s), " +
+                                       std::to_string(slots_.size() - victims.size()) + " remain");
+  if (slots_.size() - victims.size() <= 1) uv_timer_stop(&idle_timer_);
 }
 
 void report_auth_failure(const PoolOptions& options, const Connection& c, const ProviderError& why) {
@@ -279,6 +326,7 @@ void Pool::connection_ready(Connection& c) {
 void Pool::connection_has_room(Connection& c) {
   Slot* s = find(c);
   if (!s || s->leased) return;
+  s->last_busy = uv_now(loop_);
   pump();
 }
 
@@ -319,7 +367,9 @@ void Pool::connection_closed(Connection& c) {
     maybe_done();
     return;
   }
-  grow_if_needed();
+  // Replace it only for callers that wait: growing for nobody would reopen every connection the
+  // idle sweep closes while the remaining ones are busy.
+  if (!query_waiters_.empty() || !lease_waiters_.empty()) grow_if_needed();
 }
 
 void Pool::release_lease(Connection* c) {
@@ -329,6 +379,7 @@ void Pool::release_lease(Connection* c) {
   for (Slot& s : slots_) {
     if (s.conn == c) {
       s.leased = false;
+      s.last_busy = uv_now(loop_);
       if (closing_) return;
       // A lease may have left a transaction open; a connection not idle in a clean state is
       // not trusted for pooled use.
@@ -414,6 +465,7 @@ void Pool::defer(QueryCallback cb, ProviderError e) {
 Pool::Stats Pool::stats() const {
   Stats st{slots_.size(), 0, 0, query_waiters_.size() + lease_waiters_.size(), connects_, connect_failures_,
            connections_lost_};
+  st.idle_closed = idle_closed_;
   for (const Slot& s : slots_) {
     if (s.conn->state() == Connection::State::kReady) {
       ++st.ready;
@@ -443,6 +495,7 @@ void Pool::close(std::move_only_function<void()> done) {
   };
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_handle_closed);
   uv_close(reinterpret_cast<uv_handle_t*>(&defer_timer_), on_handle_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_timer_), on_handle_closed);
 }
 
 void Pool::maybe_done() {

@@ -63,7 +63,7 @@ ProviderMetrics PostgresProvider::Impl::metrics() const {
   out.errors_by_sqlstate_class = errors_by_class;
   const Pool::Stats ps = pool->stats();
   out.pool = PoolMetrics{pool->max_size(), ps.connections, ps.idle, ps.in_flight, ps.waiting,
-                         ps.connects, ps.connect_failures, ps.connections_lost};
+                         ps.connects, ps.connect_failures, ps.connections_lost, ps.idle_closed};
   out.listening = polls.listening();
   out.notifications_received = notifications_received;
   out.long_poll_scans = polls.scans();
@@ -96,10 +96,11 @@ std::string to_string(const ProviderMetrics& m) {
   const PoolMetrics& p = m.pool;
   std::snprintf(line, sizeof line,
                 "pool: %zu/%zu connections, %zu idle, %zu in flight, %zu waiting; %llu connects, %llu failed, "
-                "%llu lost\n",
+                "%llu lost, %llu closed idle\n",
                 p.connections, p.max_size, p.idle, p.in_flight, p.waiting,
                 static_cast<unsigned long long>(p.connects), static_cast<unsigned long long>(p.connect_failures),
-                static_cast<unsigned long long>(p.connections_lost));
+                static_cast<unsigned long long>(p.connections_lost),
+                static_cast<unsigned long long>(p.idle_closed));
   out += line;
   std::snprintf(line, sizeof line,
                 "long poll: %s, %llu notifications, %llu scans, %llu wake-ups, %zu waiting\n",

@@ -245,6 +245,7 @@ void PostgresProvider::create_from(uv_loop_t* loop, PoolSetup setup, std::string
   po.pipeline_depth = options.pipeline_depth;
   po.connect_timeout = options.connect_timeout;
   po.acquire_timeout = options.acquire_timeout;
+  po.idle_timeout = options.pool_idle_timeout;
   po.statement_timeout = options.statement_timeout;
   po.lock_timeout = options.lock_timeout;
   po.idle_in_transaction_timeout = options.idle_in_transaction_timeout;

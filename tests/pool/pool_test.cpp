@@ -519,3 +519,95 @@ TEST_CASE("server timeouts: 0 is sent and disables the limit, nullopt keeps the 
   CHECK(show("idle_in_transaction_session_timeout") == "1234ms");
   close_pool(f, pool);
 }
+
+TEST_CASE("idle connections close after idle_timeout, down to one; leased ones stay") {
+  LoopFixture f;
+  auto o = pool_options("duroxide-pg-idle");
+  o.max_size = 4;
+  o.pipeline_depth = 1;
+  auto server_sessions = [&](pg::Pool& observer) {
+    // (pg_sleep paces the polling loop of the caller)
+    auto r = run(f, observer,
+                 "SELECT count(*) FROM pg_stat_activity, pg_sleep(0.01) "
+                 "WHERE application_name = 'duroxide-pg-idle:query'");
+    REQUIRE(r);
+    return r->get_int64(0, 0);
+  };
+  auto observer = make_pool(f, pool_options("duroxide-pg-idle-observer"));
+
+  SUBCASE("a burst opens four connections; three close once idle, and the pool still works") {
+    o.idle_timeout = std::chrono::milliseconds(300);
+    auto pool = make_pool(f, o);
+    std::set<int64_t> pids;
+    int done = 0;
+    for (int i = 0; i < 4; ++i)
+      pool->query("SELECT pg_backend_pid() FROM pg_sleep(0.2)", {}, [&](Result<QueryResult> r) {
+        REQUIRE(r);
+        pids.insert(r->get_int64(0, 0));
+        ++done;
+      });
+    REQUIRE(f.run_until([&] { return done == 4; }));
+    const uint64_t idle_from = f.now_ms();
+    CHECK(pids.size() == 4);
+    CHECK(pool->stats().connections == 4);
+    REQUIRE(f.run_until([&] { return pool->stats().connections == 1; }, std::chrono::seconds(5)));
+    const uint64_t waited = f.now_ms() - idle_from;
+    CHECK(waited >= 290);   // not before idle_timeout ...
+    CHECK(waited < 2000);   // ... and within 1.5 x idle_timeout (plus scheduling slack)
+    const auto st = pool->stats();
+    CHECK(st.idle_closed == 3);
+    CHECK(st.connections_lost == 0);
+    CHECK(st.connect_failures == 0);
+    // The server sees the sessions end (the backends exit asynchronously after the terminate).
+    int64_t sessions = -1;
+    for (const uint64_t until = f.now_ms() + 5000; sessions != 1 && f.now_ms() < until;)
+      sessions = server_sessions(*observer);
+    CHECK(sessions == 1);
+    auto r = run(f, *pool, "SELECT 7");
+    REQUIRE(r);
+    CHECK(r->get_int64(0, 0) == 7);
+    close_pool(f, pool);
+  }
+
+  SUBCASE("a leased connection is never closed for idleness") {
+    o.idle_timeout = std::chrono::milliseconds(200);
+    o.max_size = 2;
+    auto pool = make_pool(f, o);
+    std::optional<Result<pg::Lease>> lease;
+    pool->acquire([&](Result<pg::Lease> l) { lease = std::move(l); });
+    REQUIRE(f.run_until([&] { return lease.has_value(); }));
+    REQUIRE(*lease);
+    REQUIRE(run(f, *pool, "SELECT 1"));  // opens a second connection: the first is leased
+    CHECK(pool->stats().connections == 2);
+    REQUIRE(f.run_until([&] { return pool->stats().idle_closed == 1; }, std::chrono::seconds(5)));
+    REQUIRE(f.run_until([&] { return pool->stats().connections == 1; }));
+    // Nobody waits, so nothing reopens the closed connection (no open/close churn every period).
+    CHECK_FALSE(f.run_until([&] { return pool->stats().connections > 1; }, std::chrono::milliseconds(600)));
+    CHECK(pool->stats().connects == 2);
+    std::optional<Result<QueryResult>> on_lease;
+    (*lease)->query("SELECT 8", {}, [&](Result<QueryResult> r) { on_lease = std::move(r); });
+    REQUIRE(f.run_until([&] { return on_lease.has_value(); }));
+    REQUIRE(*on_lease);
+    CHECK((*on_lease)->get_int64(0, 0) == 8);
+    (*lease)->release();
+    CHECK(pool->stats().connections == 1);
+    close_pool(f, pool);
+  }
+
+  SUBCASE("idle_timeout 0 keeps every connection") {
+    o.idle_timeout = std::chrono::milliseconds(0);
+    auto pool = make_pool(f, o);
+    int done = 0;
+    for (int i = 0; i < 4; ++i)
+      pool->query("SELECT pg_sleep(0.1)", {}, [&](Result<QueryResult> r) {
+        REQUIRE(r);
+        ++done;
+      });
+    REQUIRE(f.run_until([&] { return done == 4; }));
+    // Absence can only be checked over a span: three times the shortest timeout used above.
+    CHECK_FALSE(f.run_until([&] { return pool->stats().connections < 4; }, std::chrono::milliseconds(600)));
+    CHECK(pool->stats().idle_closed == 0);
+    close_pool(f, pool);
+  }
+  close_pool(f, observer);
+}

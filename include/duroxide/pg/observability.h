@@ -52,6 +52,7 @@ struct PoolMetrics {
   std::uint64_t connects = 0;          // connection attempts started
   std::uint64_t connect_failures = 0;  // attempts that never became ready
   std::uint64_t connections_lost = 0;  // ready connections that failed later
+  std::uint64_t idle_closed = 0;       // connections closed after pool_idle_timeout without work
 };
 
 struct ProviderMetrics {

@@ -31,6 +31,11 @@ struct PostgresProviderOptions {
   Millis connect_timeout{10000};
   // How long an operation may wait for a pool connection before failing (retryable).
   Millis acquire_timeout{30000};
+  // A pooled connection left without work (nothing in flight) for this long is closed, down to one
+  // open connection, so that the pool shrinks back after a burst; the next burst opens connections
+  // again (each costs a connect, and with Entra a token). 0 keeps every connection open. The C API
+  // uses the default.
+  Millis pool_idle_timeout{60000};
   // Server settings statement_timeout, lock_timeout and idle_in_transaction_session_timeout of the
   // query connections (migrations included), sent at connect: nullopt keeps the server's (or
   // role's) value, 0 disables the limit, anything else is the limit.
