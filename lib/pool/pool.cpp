@@ -463,10 +463,12 @@ void Pool::defer(QueryCallback cb, ProviderError e) {
 }
 
 Pool::Stats Pool::stats() const {
-  Stats st{slots_.size(), 0, 0, query_waiters_.size() + lease_waiters_.size(), connects_, connect_failures_,
+  Stats st{0, 0, 0, query_waiters_.size() + lease_waiters_.size(), connects_, connect_failures_,
            connections_lost_};
   st.idle_closed = idle_closed_;
   for (const Slot& s : slots_) {
+    const Connection::State cs = s.conn->state();
+    if (cs != Connection::State::kClosing && cs != Connection::State::kClosed) ++st.connections;
     if (s.conn->state() == Connection::State::kReady) {
       ++st.ready;
       if (s.conn->in_flight() == 0) ++st.idle;

@@ -126,7 +126,7 @@ class Pool final : public ConnectionOwner {
   void cancel_waiting();
 
   struct Stats {
-    size_t connections;  // open or opening
+    size_t connections;  // open or opening (not those being closed)
     size_t ready;
     size_t in_flight;
     size_t waiting;

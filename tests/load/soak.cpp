@@ -53,7 +53,9 @@ long open_fds() {
 struct Sample {
   double t;
   long rss, fds;
+  long pool;  // pooled connections (one socket each; the pool grows and shrinks with the load)
   uint64_t completed;
+  long other_fds() const { return fds - pool; }
 };
 
 }  // namespace
@@ -94,7 +96,7 @@ int main(int argc, char** argv) {
 
   std::printf("soak: %.0f s, warm-up %.0f s, slots %d:%d, %d concurrent, %d activities × %d ms\n\n", seconds, warmup,
               cfg.orch_slots, cfg.worker_slots, cfg.concurrent, cfg.activities, cfg.delay_ms);
-  std::printf("| time s | RSS KiB | open fds | completed |\n|---:|---:|---:|---:|\n");
+  std::printf("| time s | RSS KiB | open fds | pool connections | completed |\n|---:|---:|---:|---:|---:|\n");
   std::fflush(stdout);
   const double t0 = load::now_s();
   for (int i = 0; i < cfg.concurrent; ++i) run.launch();
@@ -103,9 +105,11 @@ int main(int argc, char** argv) {
 
   std::vector<Sample> samples;
   auto sample = [&](double t) {
-    samples.push_back({t, rss_kib(), open_fds(), run.completed});
+    samples.push_back({t, rss_kib(), open_fds(), static_cast<long>(provider->metrics().pool.connections),
+                       run.completed});
     const Sample& s = samples.back();
-    std::printf("| %.0f | %ld | %ld | %llu |\n", s.t, s.rss, s.fds, static_cast<unsigned long long>(s.completed));
+    std::printf("| %.0f | %ld | %ld | %ld | %llu |\n", s.t, s.rss, s.fds, s.pool,
+                static_cast<unsigned long long>(s.completed));
     std::fflush(stdout);
   };
   sample(0);
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
   while (run.in_flight > 0 && load::now_s() - t_stop < 60) uv_run(&loop, UV_RUN_ONCE);
   sample(load::now_s() - t0);
   auto depths = load::await_op<QueueDepths>(&loop, [&](auto cb) { provider->get_queue_depths(std::move(cb)); });
+  const pg::PoolMetrics pool_end = provider->metrics().pool;
   const bool drained = run.in_flight == 0 && depths && depths->orchestrator_queue == 0 && depths->worker_queue == 0;
 
   uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
@@ -160,13 +165,20 @@ int main(int argc, char** argv) {
   const Sample& end = samples.back();
   if (!ref) ref = &end;
   const double rss_growth = 100.0 * static_cast<double>(end.rss - ref->rss) / static_cast<double>(ref->rss);
-  const double fd_growth = 100.0 * static_cast<double>(end.fds - ref->fds) / static_cast<double>(ref->fds);
+  // Descriptors other than the pool's sockets: the pool's size follows the load (it opens a
+  // connection when all are busy and closes it after pool_idle_timeout), a leak does not.
+  const double fd_growth =
+      100.0 * static_cast<double>(end.other_fds() - ref->other_fds()) / static_cast<double>(ref->other_fds());
   const double total = load::now_s() - t0;
   const bool ok = rss_growth < 5.0 && fd_growth < 5.0 && run.errors == 0 && drained;
   std::printf("\ncompleted %llu instances (%.1f orch/s), %llu errors, queues %s\n"
-              "after warm-up (%.0f s) → end (%.0f s): RSS %ld → %ld KiB (%+.1f %%), fds %ld → %ld (%+.1f %%): %s\n",
+              "pool: %llu connects, %llu closed idle, %llu lost\n"
+              "after warm-up (%.0f s) → end (%.0f s): RSS %ld → %ld KiB (%+.1f %%), fds other than pool sockets "
+              "%ld → %ld (%+.1f %%): %s\n",
               static_cast<unsigned long long>(run.completed), static_cast<double>(run.completed) / total,
-              static_cast<unsigned long long>(run.errors), drained ? "drained" : "NOT drained", ref->t, end.t,
-              ref->rss, end.rss, rss_growth, ref->fds, end.fds, fd_growth, ok ? "PASS" : "FAIL");
+              static_cast<unsigned long long>(run.errors), drained ? "drained" : "NOT drained",
+              static_cast<unsigned long long>(pool_end.connects), static_cast<unsigned long long>(pool_end.idle_closed),
+              static_cast<unsigned long long>(pool_end.connections_lost), ref->t, end.t, ref->rss, end.rss, rss_growth,
+              ref->other_fds(), end.other_fds(), fd_growth, ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

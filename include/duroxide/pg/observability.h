@@ -45,7 +45,7 @@ struct OperationMetrics {
 
 struct PoolMetrics {
   std::size_t max_size = 0;
-  std::size_t connections = 0;  // open or opening
+  std::size_t connections = 0;  // open or opening (not those being closed)
   std::size_t idle = 0;         // ready with nothing in flight
   std::size_t in_flight = 0;    // queries sent and not yet answered
   std::size_t waiting = 0;      // queries and leases waiting for a connection
