@@ -22,9 +22,8 @@ struct OrchestrationScan {
   std::move_only_function<void(ScanVerdict)> verdict;
 
   void run(std::optional<std::string> reject_token, std::optional<std::string> reject_ids) {
-    const int64_t now = s.now();
     Params p;
-    p.add_int(now).add_int(lock_ms);
+    p.add_int(s.now()).add_int(lock_ms);
     if (ranges) p.add(*ranges); else p.add_null();
     p.add(new_lock_token());
     if (reject_token) p.add(*reject_token); else p.add_null();
@@ -33,7 +32,7 @@ struct OrchestrationScan {
     p.add_int(ms(s.options.quarantine_base)).add_int(ms(s.options.quarantine_max));
     p.add(s.orch_channel);
     s.pool->query(s.st.fetch_orchestration, std::move(p),
-                  [this, now](Result<QueryResult> r) { on_result(now, std::move(r)); });
+                  [this](Result<QueryResult> r) { on_result(std::move(r)); });
   }
 
   void finish(ScanVerdict v) {
@@ -42,7 +41,7 @@ struct OrchestrationScan {
     cb(v);
   }
 
-  void on_result(int64_t now, Result<QueryResult> r) {
+  void on_result(Result<QueryResult> r) {
     if (!r) {
       deliver(std::unexpected(op_error(kFetch, r.error())));
       return finish({true, std::nullopt});
@@ -54,7 +53,8 @@ struct OrchestrationScan {
     }
     if (res.get(0, 0) == "none") {
       std::optional<int64_t> wake;
-      if (!res.is_null(0, 12)) wake = res.get_int64(0, 12) - now;
+      // Relative to the clock now, not at the scan's start: the round trip is already behind us.
+      if (!res.is_null(0, 12)) wake = res.get_int64(0, 12) - s.now();
       return finish({false, wake});
     }
     // Header row, then messages, history, kv (see lib/sql/README.md).

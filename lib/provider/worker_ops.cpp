@@ -39,15 +39,14 @@ struct WorkScan {
   std::move_only_function<void(ScanVerdict)> verdict;
 
   void run(std::optional<std::string> reject_token) {
-    const int64_t now = s.now();
     Params p;
-    p.add_int(now).add_int(lock_ms).add(tags.mode);
+    p.add_int(s.now()).add_int(lock_ms).add(tags.mode);
     if (tags.tags) p.add(*tags.tags); else p.add_null();
     if (session) p.add(session->owner_id).add_int(ms(session->lock_timeout)); else p.add_null().add_null();
     p.add(new_lock_token());
     if (reject_token) p.add(*reject_token); else p.add_null();
     p.add_int(ms(s.options.quarantine_base)).add_int(ms(s.options.quarantine_max)).add(s.worker_channel);
-    s.pool->query(s.st.fetch_work, std::move(p), [this, now](Result<QueryResult> r) { on_result(now, std::move(r)); });
+    s.pool->query(s.st.fetch_work, std::move(p), [this](Result<QueryResult> r) { on_result(std::move(r)); });
   }
 
   void finish(ScanVerdict v) {
@@ -56,14 +55,15 @@ struct WorkScan {
     cb(v);
   }
 
-  void on_result(int64_t now, Result<QueryResult> r) {
+  void on_result(Result<QueryResult> r) {
     if (!r) {
       deliver(std::unexpected(op_error(kFetch, r.error())));
       return finish({true, std::nullopt});
     }
     if (r->rows() == 0 || r->get(0, 0) == "none") {
       std::optional<int64_t> wake;
-      if (r->rows() > 0 && !r->is_null(0, 5)) wake = r->get_int64(0, 5) - now;
+      // Relative to the clock now, not at the scan's start: the round trip is already behind us.
+      if (r->rows() > 0 && !r->is_null(0, 5)) wake = r->get_int64(0, 5) - s.now();
       return finish({false, wake});
     }
     std::string token(r->get(0, 3));
